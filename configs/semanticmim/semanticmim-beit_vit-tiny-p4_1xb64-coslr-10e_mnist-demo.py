@@ -1,0 +1,7 @@
+# Tiny CPU config (tests and `make demo`) on the embedded demo digits.
+_base_ = [
+    '../_base_/models/semanticmim-beit_vit-tiny-p4.py',
+    '../_base_/datasets/mnist-demo_bs64_semanticmim-beit.py',
+    '../_base_/schedules/demo_adamw-coslr-10e.py',
+    '../_base_/default_runtime.py',
+]

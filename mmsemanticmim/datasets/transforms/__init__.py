@@ -1,0 +1,4 @@
+from .loading import StrictLoadImageFromFile
+from .mask_generator import SemanticMIMMaskGenerator
+
+__all__ = ['SemanticMIMMaskGenerator', 'StrictLoadImageFromFile']

@@ -1,0 +1,4 @@
+from .semanticmim_vit import (MaskedEncoding, SemanticMIMPretrainViT,
+                              SemanticMIMViT)
+
+__all__ = ['SemanticMIMViT', 'SemanticMIMPretrainViT', 'MaskedEncoding']

@@ -1,0 +1,3 @@
+from .proxy_reconstruction_neck import ProxyReconstructionNeck
+
+__all__ = ['ProxyReconstructionNeck']

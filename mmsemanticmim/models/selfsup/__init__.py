@@ -1,0 +1,3 @@
+from .semanticmim import SemanticMIM
+
+__all__ = ['SemanticMIM']

@@ -1,0 +1,115 @@
+"""The SemanticMIM algorithm (arXiv 2406.10673)."""
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmpretrain.models.selfsup import BaseSelfSupervisor
+from mmpretrain.structures import DataSample
+
+from mmsemanticmim.registry import MODELS
+
+
+@MODELS.register_module()
+class SemanticMIM(BaseSelfSupervisor):
+    """Masked image modeling through a [PROXY] bottleneck.
+
+    The encoder sees [PROXY] + visible patches; the reconstruction stack
+    (the neck) rebuilds the masked patches from the per-layer proxy states
+    alone; the head scores them against the target generator's output on the
+    whole grid. ``bottleneck=False`` is the MIM baseline (BEiT / MaskFeat with
+    mask tokens in the encoder): no neck, one joint self-attention over
+    [PROXY; visible; MASK].
+
+    As in the authors' code, the predicted tokens go through the encoder's
+    final norm (``backbone.ln1``) in both modes: that norm is shared, not
+    duplicated in the neck.
+
+    Args:
+        backbone (dict): A :class:`SemanticMIMPretrainViT` config.
+        neck (dict, optional): The reconstruction stack; required with the
+            bottleneck, forbidden without.
+        head (dict): Prediction head with ``loss(feats, target, pred_index)``.
+        target_generator (dict, optional): Builds per-patch targets from the
+            target view (DALL-E tokens, HOG); None regresses the target view
+            itself (handled by the head).
+        bottleneck (bool): SemanticMIM (True) or the baseline (False).
+        data_preprocessor (dict, optional): ``SelfSupDataPreprocessor``, or
+            ``TwoNormDataPreprocessor`` for a second (tokenizer) view.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict] = None,
+                 head: Optional[dict] = None,
+                 target_generator: Optional[dict] = None,
+                 bottleneck: bool = True,
+                 pretrained: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if bottleneck and neck is None:
+            raise ValueError('model.bottleneck=True needs model.neck (the '
+                             'reconstruction stack, ProxyReconstructionNeck)'
+                             '; set bottleneck=False for the baseline.')
+        if not bottleneck and neck is not None:
+            raise ValueError('model.bottleneck=False (the baseline) has no '
+                             'reconstruction stack: set model.neck=None.')
+        if head is None:
+            raise ValueError('model.head is required.')
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            target_generator=target_generator,
+            pretrained=pretrained,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.bottleneck = bottleneck
+        if bottleneck and getattr(self.backbone, 'num_proxy_tokens', 0) < 1:
+            raise ValueError('model.backbone.num_proxy_tokens must be >= 1 '
+                             'with the bottleneck on: the [MASK] tokens see '
+                             'the image only through the proxies.')
+
+    def extract_feat(self, inputs: Union[torch.Tensor, List[torch.Tensor]]):
+        if isinstance(inputs, (list, tuple)):
+            inputs = inputs[0]
+        return self.backbone(inputs)
+
+    @staticmethod
+    def _stack(data_samples: List[DataSample], key: str) -> torch.Tensor:
+        if not all(key in ds for ds in data_samples):
+            raise KeyError(
+                f'Pre-training needs `{key}` in every data sample: put '
+                "SemanticMIMMaskGenerator and PackInputs(algorithm_keys=("
+                f"'mask', ...)) in the train pipeline.")
+        return torch.stack([ds.get(key) for ds in data_samples])
+
+    def loss(self, inputs: Union[torch.Tensor, List[torch.Tensor]],
+             data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Args:
+            inputs (Tensor | list[Tensor]): Images, or [images, target view]
+                from ``TwoNormDataPreprocessor``.
+            data_samples (list[DataSample]): Carry ``mask`` and, when the mask
+                generator draws an independent set, ``pred_mask``.
+
+        Returns:
+            dict[str, Tensor]: ``{'loss': ...}``.
+        """
+        if isinstance(inputs, (list, tuple)):
+            images, target_view = inputs[0], inputs[-1]
+        else:
+            images = target_view = inputs
+        mask = self._stack(data_samples, 'mask')
+        pred_mask = self._stack(data_samples, 'pred_mask') \
+            if 'pred_mask' in data_samples[0] else None
+
+        enc = self.backbone(images, mask, pred_mask, self.bottleneck)
+        latent = enc.mask_tokens
+        if self.bottleneck:
+            latent = self.neck(enc.proxy_states, latent)
+        latent = self.backbone.ln1(latent)
+
+        with torch.no_grad():
+            target = target_view if self.target_generator is None else \
+                self.target_generator(target_view)
+        return dict(loss=self.head.loss(latent, target, enc.pred_index))

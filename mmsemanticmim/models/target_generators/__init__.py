@@ -1,0 +1,3 @@
+from .patch_hog_generator import PatchHOGGenerator
+
+__all__ = ['PatchHOGGenerator']

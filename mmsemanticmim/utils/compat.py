@@ -1,0 +1,132 @@
+"""Workarounds for the pinned dependency stack, applied once at import.
+
+Every deviation from stock behaviour of an installed library lives here, each
+with the upstream issue it works around. Nothing here edits installed files:
+each fix is an in-memory guard, applied by :func:`apply` when
+``import mmsemanticmim`` runs (before any OpenMMLab package pulls in
+torchvision).
+"""
+import glob
+import importlib.util
+import os
+import os.path as osp
+import pickle
+import sys
+import warnings
+from typing import Any, Optional
+
+import torch
+
+#: Environment variable holding checkpoint paths the user trusts with
+#: full unpickling (``os.pathsep``-separated). Set by ``--trust-checkpoint``.
+TRUST_ENV = 'MMSEMANTICMIM_TRUSTED_CHECKPOINTS'
+
+_applied = False
+_torchvision_lib = None  # keeps the torch.library definitions alive
+_torch_load = torch.load
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds objects that only a full (code-running) unpickle
+    could rebuild."""
+
+
+def trust_checkpoint(path: str) -> None:
+    """Allow ``path`` to be loaded with full unpickling (``weights_only=False``).
+
+    Only for files whose origin the user trusts: unpickling can run code.
+    The path travels through :data:`TRUST_ENV`, so launcher child processes
+    (torchrun) inherit it.
+    """
+    paths = [p for p in os.environ.get(TRUST_ENV, '').split(os.pathsep) if p]
+    paths.append(osp.realpath(path))
+    os.environ[TRUST_ENV] = os.pathsep.join(paths)
+
+
+def _is_trusted(f: Any) -> bool:
+    if not isinstance(f, (str, os.PathLike)):
+        return False
+    trusted = {
+        osp.realpath(p)
+        for p in os.environ.get(TRUST_ENV, '').split(os.pathsep) if p
+    }
+    return osp.realpath(f) in trusted
+
+
+def safe_torch_load(f: Any, *args, weights_only: Optional[bool] = None,
+                    **kwargs) -> Any:
+    """``torch.load`` that only ever unpickles tensors and plain containers.
+
+    torch >= 2.6 defaults to ``weights_only=True``, but callers may still ask
+    for ``False`` (mmengine's unreleased fix for open-mmlab/mmengine#1655,
+    PR #1670, does exactly that). Here the safe loader is used for every file
+    except those the user named with ``--trust-checkpoint``; a file that needs
+    more is refused with a message naming it and the opt-in.
+    """
+    if _is_trusted(f):
+        return _torch_load(f, *args, weights_only=False, **kwargs)
+    try:
+        return _torch_load(f, *args, weights_only=True, **kwargs)
+    except pickle.UnpicklingError as e:
+        name = f if isinstance(f, (str, os.PathLike)) else '<stream>'
+        raise UnsafeCheckpointError(
+            f'Refusing to load checkpoint {name}: it holds Python objects '
+            'that only a full unpickle could rebuild, and unpickling can run '
+            'arbitrary code. Checkpoints written by mmsemanticmim never need '
+            'this. If you trust where this file came from, pass '
+            f'`--trust-checkpoint {name}` to the tool (or add the path to the '
+            f'{TRUST_ENV} environment variable). Details: {e}') from None
+
+
+def _guard_torchvision_fake_ops() -> None:
+    """Let ``import torchvision`` succeed when its compiled ops cannot load.
+
+    PyPI's torchvision ``_C.so`` links libtorch_cuda, which the CPU torch
+    wheel lacks; torchvision then runs without its C++ ops, but its
+    ``_meta_registrations.py`` registers fakes for ``torchvision::nms`` and
+    ``torchvision::qnms`` without the ``_has_ops()`` guard the other ops get,
+    and the import dies with "operator torchvision::nms does not exist"
+    (pytorch/vision#9085). Defining the two schemas first makes those
+    registrations succeed; the ops keep no kernel, so calling them still
+    raises, and nothing in OpenMMLab calls them (mmcv.ops provides NMS). A
+    no-op wherever torchvision's compiled part loads.
+    """
+    global _torchvision_lib
+    if 'torchvision' in sys.modules or _torchvision_lib is not None:
+        return
+    spec = importlib.util.find_spec('torchvision')
+    if spec is None or spec.origin is None:
+        return
+    libs = glob.glob(osp.join(osp.dirname(spec.origin), '_C*.so')) + \
+        glob.glob(osp.join(osp.dirname(spec.origin), '_C*.pyd'))
+    if libs:
+        try:
+            torch.ops.load_library(libs[0])
+            return
+        except (OSError, ImportError):
+            pass
+    try:  # someone (an earlier import) already defined them
+        torch.ops.torchvision.nms
+        return
+    except (AttributeError, RuntimeError):
+        pass
+    lib = torch.library.Library('torchvision', 'DEF')
+    lib.define('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+    lib.define(
+        'qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+    _torchvision_lib = lib
+
+
+def apply() -> None:
+    """Apply every workaround once; later calls do nothing."""
+    global _applied
+    if _applied:
+        return
+    _applied = True
+    _guard_torchvision_fake_ops()
+    torch.load = safe_torch_load
+    # setuptools < 81 is pinned because mmcv's build imports pkg_resources;
+    # mmengine imports it at runtime too and setuptools warns on every import
+    # (pypa/setuptools#4869). The warning is about the future, not this stack.
+    warnings.filterwarnings(
+        'ignore', message='pkg_resources is deprecated', category=UserWarning)
