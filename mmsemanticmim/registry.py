@@ -20,9 +20,19 @@ __all__ = [
 _SCOPE = 'mmsemanticmim'
 
 
-def _child(name: str, parent: Registry, location: str) -> Registry:
+def _child(name: str, parent: Registry, package: str) -> Registry:
+    """A node of our scope under mmpretrain's ``parent``.
+
+    Its lazy-import locations are ours plus the parent's: mmengine imports
+    only the locations of the node it builds from, so without mmpretrain's a
+    bare name such as ``VisualizationHook`` would not be registered yet.
+    """
+    locations = [f'{_SCOPE}.{package}'] if package else []
     return Registry(
-        name, parent=parent, scope=_SCOPE, locations=[f'{_SCOPE}.{location}'])
+        name,
+        parent=parent,
+        scope=_SCOPE,
+        locations=locations + list(parent._locations))
 
 
 _p = mmpretrain_registry
@@ -49,5 +59,6 @@ BATCH_AUGMENTS = _child('batch augment', _p.BATCH_AUGMENTS, 'models')
 TASK_UTILS = _child('task util', _p.TASK_UTILS, 'models')
 METRICS = _child('metric', _p.METRICS, 'evaluation')
 EVALUATORS = _child('evaluator', _p.EVALUATORS, 'evaluation')
-VISUALIZERS = _child('visualizer', _p.VISUALIZERS, 'visualization')
-VISBACKENDS = _child('vis_backend', _p.VISBACKENDS, 'visualization')
+# mmsemanticmim has no visualizers of its own: mmpretrain's serve.
+VISUALIZERS = _child('visualizer', _p.VISUALIZERS, None)
+VISBACKENDS = _child('vis_backend', _p.VISBACKENDS, None)

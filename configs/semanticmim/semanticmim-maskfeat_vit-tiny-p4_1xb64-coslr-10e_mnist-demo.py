@@ -5,3 +5,7 @@ _base_ = [
     '../_base_/schedules/demo_adamw-coslr-10e.py',
     '../_base_/default_runtime.py',
 ]
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))

@@ -19,6 +19,3 @@ param_scheduler = [
          end=10, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))

@@ -64,6 +64,10 @@ class SemanticMIM(BaseSelfSupervisor):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.bottleneck = bottleneck
+        if self.target_generator is not None:
+            # A fixed tokenizer / feature extractor: never trained, and no
+            # unused parameters for DDP to look for.
+            self.target_generator.requires_grad_(False)
         if bottleneck and getattr(self.backbone, 'num_proxy_tokens', 0) < 1:
             raise ValueError('model.backbone.num_proxy_tokens must be >= 1 '
                              'with the bottleneck on: the [MASK] tokens see '

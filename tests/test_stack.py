@@ -1,0 +1,211 @@
+"""The OpenMMLab stack is real on CPU: built through our scope, mmcv ops run."""
+import pickle
+
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.registry import DefaultScope
+
+
+def test_compat_guard_lets_torchvision_import():
+    import torchvision
+    import torchvision.transforms.v2  # noqa: F401
+    # Pure-Python box ops work whether or not the compiled part loaded.
+    boxes = torch.tensor([[0., 0., 2., 2.], [1., 1., 3., 3.]])
+    iou = torchvision.ops.box_iou(boxes, boxes)
+    assert torch.allclose(iou.diagonal(), torch.ones(2))
+
+
+def test_mmpretrain_vit_through_our_scope():
+    from mmsemanticmim.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmsemanticmim'):
+        vit = MODELS.build(
+            dict(type='VisionTransformer', arch='deit-tiny', img_size=32,
+                 patch_size=8))
+    from mmpretrain.models import VisionTransformer
+    assert type(vit) is VisionTransformer
+    out = vit(torch.randn(2, 3, 32, 32))
+    assert out[-1].shape == (2, 192)
+
+
+def test_registries_are_children_of_mmpretrain():
+    from mmpretrain import registry as pre
+
+    from mmsemanticmim import registry as ours
+    for name in ('MODELS', 'DATASETS', 'TRANSFORMS', 'HOOKS', 'METRICS',
+                 'OPTIM_WRAPPER_CONSTRUCTORS'):
+        assert getattr(ours, name).parent is getattr(pre, name)
+        assert getattr(ours, name).scope == 'mmsemanticmim'
+
+
+def test_our_modules_by_scoped_name_from_mmseg_and_mmdet():
+    from mmdet.registry import MODELS as DET_MODELS
+    from mmseg.registry import MODELS as SEG_MODELS
+    cfg = dict(type='mmsemanticmim.SemanticMIMViT',
+               arch=dict(embed_dims=32, num_layers=2, num_heads=2,
+                         feedforward_channels=64),
+               img_size=32, patch_size=8, num_proxy_tokens=2,
+               out_type='featmap')
+    for registry, scope in ((SEG_MODELS, 'mmseg'), (DET_MODELS, 'mmdet')):
+        with DefaultScope.overwrite_default_scope(scope):
+            model = registry.build(cfg)
+        assert type(model).__name__ == 'SemanticMIMViT'
+
+
+def _vit_backbone(out_indices):
+    return dict(
+        type='mmpretrain.VisionTransformer',
+        arch=dict(embed_dims=32, num_layers=4, num_heads=2,
+                  feedforward_channels=64),
+        img_size=64, patch_size=8, out_indices=out_indices,
+        out_type='featmap')
+
+
+def test_mmseg_upernet_with_mmpretrain_vit_trains_and_predicts():
+    from mmseg.registry import MODELS
+    from mmseg.structures import SegDataSample
+    from mmengine.structures import PixelData
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cfg = ConfigDict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
+                               std=[1, 1, 1], size=(64, 64)),
+        backbone=_vit_backbone((0, 1, 2, 3)),
+        neck=dict(type='MultiLevelNeck', in_channels=[32] * 4,
+                  out_channels=32, scales=[4, 2, 1, 0.5]),
+        decode_head=dict(type='UPerHead', in_channels=[32] * 4,
+                         in_index=[0, 1, 2, 3], pool_scales=(1, 2),
+                         channels=16, num_classes=3,
+                         norm_cfg=dict(type='BN', requires_grad=True),
+                         loss_decode=dict(type='CrossEntropyLoss')),
+        train_cfg=dict(), test_cfg=dict(mode='whole'))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg)
+    model.init_weights()
+    samples = []
+    for _ in range(2):
+        s = SegDataSample(metainfo=dict(img_shape=(64, 64),
+                                        ori_shape=(64, 64),
+                                        pad_shape=(64, 64)))
+        s.gt_sem_seg = PixelData(data=torch.randint(0, 3, (1, 64, 64)))
+        samples.append(s)
+    data = model.data_preprocessor(
+        dict(inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
+                     for _ in range(2)], data_samples=samples), True)
+    losses = model(**data, mode='loss')
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    assert torch.isfinite(total)
+    model.eval()
+    with torch.no_grad():
+        preds = model(**data, mode='predict')
+    assert preds[0].pred_sem_seg.data.shape == (1, 64, 64)
+
+
+def test_mmdet_mask_rcnn_runs_mmcv_ops_on_cpu(monkeypatch, tmp_path):
+    import mmcv.ops
+    from mmdet.registry import MODELS
+    from mmdet.structures import DetDataSample
+    from mmdet.structures.mask import BitmapMasks
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from mmengine.structures import InstanceData
+    register_all_modules(init_default_scope=False)
+    base = tmp_path / 'mask_rcnn.py'
+    base.write_text("_base_ = 'mmdet::_base_/models/mask-rcnn_r50_fpn.py'\n")
+    cfg = Config.fromfile(str(base)).model
+    cfg.backbone = ConfigDict(_vit_backbone((0, 1, 2, 3)))
+    cfg.neck = ConfigDict(type='FPN', in_channels=[32] * 4, out_channels=32,
+                          num_outs=5)
+    cfg.rpn_head.in_channels = cfg.rpn_head.feat_channels = 32
+    for key in ('bbox_roi_extractor', 'mask_roi_extractor'):
+        cfg.roi_head[key].out_channels = 32
+    cfg.roi_head.bbox_head.in_channels = 32
+    cfg.roi_head.bbox_head.num_classes = 2
+    cfg.roi_head.mask_head.in_channels = 32
+    cfg.roi_head.mask_head.num_classes = 2
+
+    calls = {'nms': 0, 'roi_align': 0}
+    real_nms, real_roi_align = mmcv.ops.nms, mmcv.ops.roi_align
+
+    def counting(name, fn):
+        def wrapped(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return wrapped
+
+    # Count the compiled ops as mmcv itself dispatches them.
+    import importlib
+    nms_mod = importlib.import_module('mmcv.ops.nms')
+    roi_mod = importlib.import_module('mmcv.ops.roi_align')
+    monkeypatch.setattr(nms_mod.NMSop, 'apply',
+                        counting('nms', nms_mod.NMSop.apply))
+    monkeypatch.setattr(roi_mod, 'roi_align',
+                        counting('roi_align', roi_mod.roi_align))
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(cfg)
+    model.init_weights()
+
+    def sample():
+        s = DetDataSample(metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64),
+                                        pad_shape=(64, 64),
+                                        scale_factor=(1., 1.),
+                                        batch_input_shape=(64, 64)))
+        inst = InstanceData()
+        inst.bboxes = torch.tensor([[4., 4., 40., 40.], [20., 10., 60., 50.]])
+        inst.labels = torch.tensor([0, 1])
+        masks = torch.zeros(2, 64, 64, dtype=torch.uint8)
+        masks[0, 4:40, 4:40] = 1
+        masks[1, 10:50, 20:60] = 1
+        inst.masks = BitmapMasks(masks.numpy(), 64, 64)
+        s.gt_instances = inst
+        return s
+
+    inputs = torch.rand(2, 3, 64, 64)
+    losses = model(inputs, [sample(), sample()], mode='loss')
+    total = sum(v for k, v in losses.items() if 'loss' in k
+                for v in (v if isinstance(v, list) else [v]))
+    total.backward()
+    assert torch.isfinite(total)
+    assert 'loss_mask' in losses
+    model.eval()
+    with torch.no_grad():
+        preds = model(inputs, [sample(), sample()], mode='predict')
+    assert hasattr(preds[0].pred_instances, 'masks')
+    assert calls['nms'] > 0 and calls['roi_align'] > 0
+    assert real_nms is mmcv.ops.nms and real_roi_align is mmcv.ops.roi_align
+
+
+class _Evil:
+    """Unpickling this runs a command: the attack a checkpoint can carry."""
+
+    def __reduce__(self):
+        import os
+        return (os.system, ('echo pwned > /dev/null', ))
+
+
+def test_code_executing_checkpoint_is_refused(tmp_path):
+    from mmengine.runner import load_checkpoint
+
+    from mmsemanticmim.utils import UnsafeCheckpointError
+    path = tmp_path / 'evil.pth'
+    with open(path, 'wb') as f:
+        pickle.dump({'state_dict': {}, 'payload': _Evil()}, f)
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(UnsafeCheckpointError, match='--trust-checkpoint'):
+        load_checkpoint(model, str(path))
+    with pytest.raises(UnsafeCheckpointError, match=str(path)):
+        torch.load(str(path), weights_only=False)  # even when asked
+
+
+def test_trusted_checkpoint_opt_in(tmp_path, monkeypatch):
+    from mmsemanticmim.utils import compat, trust_checkpoint
+    monkeypatch.delenv(compat.TRUST_ENV, raising=False)
+    path = tmp_path / 'numpy.pth'
+    import numpy as np
+    torch.save({'arr': np.arange(3)}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)
+    trust_checkpoint(str(path))
+    assert torch.load(path)['arr'].tolist() == [0, 1, 2]
