@@ -6,6 +6,7 @@ import os
 import os.path as osp
 
 import mmsemanticmim  # noqa: F401  (compat guards before any other import)
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -86,6 +87,14 @@ def merge_args(cfg: Config, args) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        # CPU DDP: mmengine's wrapper pins device_ids to the local rank,
+        # which only GPU modules accept; CPU modules need device_ids=None.
+        wrapper = cfg.get('model_wrapper_cfg', None) or dict(
+            type='MMDistributedDataParallel', broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper
     add_safe_checkpoint_hook(cfg)
     return cfg
 

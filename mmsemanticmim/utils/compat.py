@@ -147,6 +147,32 @@ def _find_nested_scopes() -> None:
     Registry.get = get
 
 
+def _cpu_distributed_init() -> None:
+    """Let ``--launcher pytorch`` start on machines without CUDA.
+
+    mmengine 0.10.7's ``_init_dist_pytorch`` (mmengine/dist/utils.py) calls
+    ``torch.cuda.set_device`` unconditionally, which a CPU torch build cannot
+    do (no upstream issue found). Without CUDA, initialise the process group
+    directly, with gloo when nccl was asked for (nccl needs GPUs).
+    """
+    import mmengine.dist.utils as dist_utils
+    stock = dist_utils._init_dist_pytorch
+    if getattr(stock, '_mmsemanticmim', False):
+        return
+
+    def init(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch' or \
+                dist_utils.is_mlu_available() or \
+                dist_utils.is_npu_available():
+            return stock(backend, init_backend=init_backend, **kwargs)
+        if backend == 'nccl':
+            backend = 'gloo'
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    init._mmsemanticmim = True
+    dist_utils._init_dist_pytorch = init
+
+
 def apply() -> None:
     """Apply every workaround once; later calls do nothing."""
     global _applied
@@ -155,6 +181,7 @@ def apply() -> None:
     _applied = True
     _guard_torchvision_fake_ops()
     _find_nested_scopes()
+    _cpu_distributed_init()
     torch.load = safe_torch_load
     # setuptools < 81 is pinned because mmcv's build imports pkg_resources;
     # mmengine imports it at runtime too and setuptools warns on every import

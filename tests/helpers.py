@@ -1,0 +1,33 @@
+"""Config helpers for tests that run the real Runner on tiny data."""
+import os.path as osp
+
+from mmengine.config import Config
+
+from mmsemanticmim.engine import add_safe_checkpoint_hook
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TINY_CONFIGS = {
+    target: osp.join(
+        REPO, 'configs/semanticmim/semanticmim-'
+        f'{target}_vit-tiny-p4_1xb64-coslr-10e_mnist-demo.py')
+    for target in ('maskfeat', 'beit')
+}
+
+
+def tiny_cfg(path: str, data_root: str, work_dir: str, max_epochs: int = 1,
+             batch_size: int = 8, constant_lr: bool = False) -> Config:
+    """The config at ``path``, shrunk to a CPU test run on ``data_root``."""
+    cfg = Config.fromfile(path)
+    cfg.work_dir = work_dir
+    cfg.train_dataloader.dataset.data_root = data_root
+    cfg.train_dataloader.batch_size = batch_size
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    cfg.train_cfg.max_epochs = max_epochs
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.default_hooks.checkpoint.max_keep_ckpts = 10
+    if constant_lr:
+        cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0)]
+    add_safe_checkpoint_hook(cfg)
+    return cfg

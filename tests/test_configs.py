@@ -1,0 +1,161 @@
+"""Every config builds; the tiny ones train, lower their loss, and resume."""
+import copy
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from helpers import REPO, TINY_CONFIGS, tiny_cfg
+from mmsemanticmim.registry import MODELS
+
+ALL_CONFIGS = sorted(
+    p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                         recursive=True) if '_base_' not in p)
+REFERENCE = [
+    'semanticmim-beit_vit-base-p16_8xb256-amp-coslr-300e_in1k.py',
+    'semanticmim-maskfeat_vit-base-p16_8xb256-amp-coslr-300e_in1k.py',
+    'baseline-beit_vit-base-p16_8xb256-amp-coslr-300e_in1k.py',
+    'baseline-maskfeat_vit-base-p16_8xb256-amp-coslr-300e_in1k.py',
+]
+
+
+def test_reference_configs_exist():
+    names = {osp.basename(p) for p in ALL_CONFIGS}
+    assert set(REFERENCE) <= names
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=osp.basename)
+def test_config_builds(path):
+    cfg = Config.fromfile(path)
+    if 'model' in cfg and cfg.model.type == 'SemanticMIM':
+        # The DALL-E checkpoint is referenced by URL and cannot be fetched
+        # here: build the tokenizer with random weights.
+        tg = cfg.model.get('target_generator') or {}
+        tg.pop('init_cfg', None)
+        model = MODELS.build(cfg.model)
+        n = sum(p.numel() for p in model.backbone.parameters())
+        assert n > 0
+        assert model.bottleneck == (cfg.model.neck is not None)
+
+
+@pytest.mark.parametrize('name', REFERENCE)
+def test_reference_hyperparameters(name):
+    cfg = Config.fromfile(osp.join(REPO, 'configs/semanticmim', name))
+    beit = 'beit' in name
+    bb = cfg.model.backbone
+    assert (bb.arch, bb.patch_size, bb.img_size) == ('base', 16, 224)
+    assert bb.num_proxy_tokens == (1 if beit else 8)
+    assert bb.layer_type == ('beit' if beit else 'vit')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.optimizer.lr == (1.5e-3 if beit else 1.6e-3)
+    assert cfg.optim_wrapper.clip_grad.max_norm == (3.0 if beit else 0.02)
+    assert cfg.train_cfg.max_epochs == 300
+    assert cfg.train_dataloader.batch_size == 256
+    assert cfg.auto_scale_lr.base_batch_size == 2048
+    gen = [t for t in cfg.train_dataloader.dataset.pipeline
+           if t.type == 'SemanticMIMMaskGenerator'][0]
+    expected = 0.4 if name.startswith('baseline') else (0.6 if beit else 0.8)
+    assert gen.mask_ratio == expected
+    warmup = cfg.param_scheduler[0]
+    assert warmup.end == (10 if beit else 30)
+
+
+def _fixed_batch_loss(runner, seed=0):
+    """Loss of the model on the first batch, with fixed masks/augment."""
+    model = runner.model
+    torch.manual_seed(seed)
+    import numpy as np
+    np.random.seed(seed)
+    data = next(iter(runner.build_dataloader(runner.cfg.train_dataloader)))
+    model.eval()
+    with torch.no_grad():
+        data = model.data_preprocessor(data, True)
+        torch.manual_seed(seed)
+        loss = model(**data, mode='loss')['loss'].item()
+    model.train()
+    return loss
+
+
+class _Capture(Hook):
+    """Records what the runner holds right after (re)loading."""
+    priority = 'VERY_LOW'
+
+    def before_train(self, runner):
+        self.iter = runner.iter
+        self.epoch = runner.epoch
+        self.state = {k: v.clone() for k, v in
+                      runner.model.state_dict().items()}
+        self.optim = copy.deepcopy(runner.optim_wrapper.state_dict())
+        self.scheduler = copy.deepcopy(
+            [s.state_dict() for s in runner.param_schedulers])
+        self.lr = runner.optim_wrapper.get_lr()['lr'][0]
+        self.loss_history = runner.message_hub.get_scalar(
+            'train/loss').data[0].copy()
+
+
+@pytest.mark.parametrize('target', ['maskfeat', 'beit'])
+def test_tiny_config_lowers_loss(target, image_folder, tmp_path):
+    cfg = tiny_cfg(TINY_CONFIGS[target], image_folder, str(tmp_path),
+                   max_epochs=6, batch_size=8, constant_lr=True)
+    cfg.experiment_name = f'lower_{target}'
+    runner = Runner.from_cfg(cfg)
+    before = None
+
+    class First(Hook):
+        def before_train(self, r):
+            nonlocal before
+            before = _fixed_batch_loss(r)
+
+    runner.register_hook(First())
+    runner.train()
+    after = _fixed_batch_loss(runner)
+    assert after < before, (before, after)
+
+
+@pytest.mark.parametrize('target', ['maskfeat'])
+def test_resume_restores_weights_optimizer_and_schedule(
+        target, image_folder, tmp_path):
+    # 16 images, batch 8: 2 iterations an epoch; stop after epoch 1.
+    cfg = tiny_cfg(TINY_CONFIGS[target], image_folder, str(tmp_path),
+                   max_epochs=1)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+             end=3),
+        dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False,
+             begin=3, end=8)
+    ]
+    cfg.experiment_name = 'first'
+    Runner.from_cfg(cfg).train()
+    ckpt_path = osp.join(str(tmp_path), 'epoch_1.pth')
+    ckpt = torch.load(ckpt_path)  # weights_only: no code can run
+
+    cfg2 = tiny_cfg(TINY_CONFIGS[target], image_folder, str(tmp_path),
+                    max_epochs=2)
+    cfg2.param_scheduler = cfg.param_scheduler
+    cfg2.resume = True
+    cfg2.load_from = ckpt_path
+    cfg2.experiment_name = 'resumed'
+    runner = Runner.from_cfg(cfg2)
+    capture = _Capture()
+    runner.register_hook(capture)
+    runner.train()
+
+    assert (capture.epoch, capture.iter) == (1, 2)
+    for k, v in ckpt['state_dict'].items():
+        assert torch.equal(capture.state[k], v), k
+    saved = ckpt['optimizer']['state']
+    assert saved and set(saved) == set(capture.optim['state'])
+    for pid, st in saved.items():
+        for key, value in st.items():
+            assert torch.equal(torch.as_tensor(capture.optim['state'][pid]
+                                               [key]), torch.as_tensor(
+                                                   value)), (pid, key)
+    assert capture.scheduler == ckpt['param_schedulers']
+    assert capture.lr == ckpt['optimizer']['param_groups'][0]['lr']
+    # The message hub's history came back as HistoryBuffer data.
+    assert len(capture.loss_history) == 2
+    assert runner.iter == 4
