@@ -1,4 +1,4 @@
-"""Attention that takes its keys/values from a second sequence, on fused SDPA.
+"""Attention whose first tokens only give keys and values, on fused SDPA.
 
 Written here because no OpenMMLab layer offers both: mmpretrain's
 ``MultiheadAttention`` is fused but self-attention only, and its
@@ -69,19 +69,19 @@ class PrefixAttention(BaseModule):
         return t.reshape(B, N, -1, self.num_heads,
                          self.head_dims).permute(2, 0, 3, 1, 4).unbind(0)
 
-    def project(self, x: torch.Tensor, prefix: Optional[torch.Tensor] = None):
-        """Queries of ``x`` and keys/values of ``[prefix; x]``, split in heads.
+    def project(self,
+                x: torch.Tensor,
+                prefix: Optional[torch.Tensor] = None):
+        """Queries of ``x`` and keys/values of ``[prefix; x]``, in heads.
 
-        Both inputs are already normalised. The prefix only contributes keys
-        and values, so its query rows are never computed.
+        Both inputs are normalised already. The prefix goes through the same
+        full projection (its few query rows are dropped): cheaper in backward
+        than projecting it with a slice of the weight.
         """
         bias = self._qkv_bias()
         q, k, v = self._heads(F.linear(x, self.qkv.weight, bias))
         if prefix is not None:
-            D = self.embed_dims
-            kv_bias = None if bias is None else bias[D:]
-            pk, pv = self._heads(
-                F.linear(prefix, self.qkv.weight[D:], kv_bias))
+            _, pk, pv = self._heads(F.linear(prefix, self.qkv.weight, bias))
             k = torch.cat((pk, k), dim=2)
             v = torch.cat((pv, v), dim=2)
         return q, k, v
@@ -92,9 +92,10 @@ class PrefixAttention(BaseModule):
         """Attend from every token of ``x`` to ``[prefix; x]``.
 
         Args:
-            x (Tensor): Queries, (B, N, D).
-            prefix (Tensor, optional): Extra keys/values placed before ``x``,
-                (B, P, D). None gives plain self-attention.
+            x (Tensor): Queries, (B, N, D), normalised.
+            prefix (Tensor, optional): Tokens that only give keys and values,
+                placed before ``x``, (B, P, D), normalised. None gives plain
+                self-attention.
 
         Returns:
             Tensor: (B, N, D).

@@ -99,9 +99,9 @@ class ProxyTransformerLayer(BaseModule):
                 values, placed before ``x``; they are normalised with this
                 layer's ``ln1`` like ``x``.
         """
-        h = self.ln1(x)
-        p = None if prefix is None else self.ln1(prefix)
-        x = x + self.drop_path(self._scale(self.attn(h, p), self.gamma_1))
+        attn = self.attn(self.ln1(x),
+                         None if prefix is None else self.ln1(prefix))
+        x = x + self.drop_path(self._scale(attn, self.gamma_1))
         x = x + self.drop_path(self._scale(self.ffn(self.ln2(x)), self.gamma_2))
         return x
 
