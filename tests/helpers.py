@@ -3,7 +3,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from mmsemanticmim.engine import add_safe_checkpoint_hook
+from mmsemanticmim.engine import add_checkpoint_hooks
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_CONFIGS = {
@@ -29,5 +29,5 @@ def tiny_cfg(path: str, data_root: str, work_dir: str, max_epochs: int = 1,
     cfg.default_hooks.checkpoint.max_keep_ckpts = 10
     if constant_lr:
         cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0)]
-    add_safe_checkpoint_hook(cfg)
+    add_checkpoint_hooks(cfg)
     return cfg

@@ -11,7 +11,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmsemanticmim.engine import add_safe_checkpoint_hook
+from mmsemanticmim.engine import add_checkpoint_hooks
 from mmsemanticmim.utils import trust_checkpoint
 
 
@@ -95,7 +95,7 @@ def merge_args(cfg: Config, args) -> Config:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
-    add_safe_checkpoint_hook(cfg)
+    add_checkpoint_hooks(cfg)
     return cfg
 
 

@@ -11,7 +11,7 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
-custom_hooks = [dict(type='SafeCheckpointHook')]
+custom_hooks = [dict(type='BackboneMetaHook'), dict(type='SafeCheckpointHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,8 +1,8 @@
-from .safe_checkpoint_hook import (SafeCheckpointHook,
-                                   add_safe_checkpoint_hook, from_weights_only,
-                                   to_weights_only)
+from .backbone_meta_hook import BackboneMetaHook
+from .safe_checkpoint_hook import (SafeCheckpointHook, add_checkpoint_hooks,
+                                   from_weights_only, to_weights_only)
 
 __all__ = [
-    'SafeCheckpointHook', 'add_safe_checkpoint_hook', 'to_weights_only',
-    'from_weights_only'
+    'SafeCheckpointHook', 'BackboneMetaHook', 'add_checkpoint_hooks',
+    'to_weights_only', 'from_weights_only'
 ]

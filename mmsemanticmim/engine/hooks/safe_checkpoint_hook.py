@@ -81,15 +81,17 @@ class SafeCheckpointHook(Hook):
                 checkpoint['message_hub'])
 
 
-def add_safe_checkpoint_hook(cfg) -> None:
-    """Append :class:`SafeCheckpointHook` to ``cfg.custom_hooks`` if absent.
+def add_checkpoint_hooks(cfg) -> None:
+    """Append :class:`SafeCheckpointHook` and ``BackboneMetaHook`` to
+    ``cfg.custom_hooks`` where absent.
 
     Args:
         cfg (mmengine.Config): The config a tool is about to run; its scope
-            may be mmseg's or mmdet's, hence the scoped type name.
+            may be mmseg's or mmdet's, hence the scoped type names.
     """
     hooks = list(cfg.get('custom_hooks', None) or [])
     names = {h.get('type') for h in hooks}
-    if not names & {'SafeCheckpointHook', 'mmsemanticmim.SafeCheckpointHook'}:
-        hooks.append(dict(type='mmsemanticmim.SafeCheckpointHook'))
+    for name in ('SafeCheckpointHook', 'BackboneMetaHook'):
+        if not names & {name, f'mmsemanticmim.{name}'}:
+            hooks.append(dict(type=f'mmsemanticmim.{name}'))
     cfg.custom_hooks = hooks

@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks.transformer import PatchEmbed
 from mmengine.model.weight_init import trunc_normal_
+from mmengine.runner.checkpoint import CheckpointLoader
 from mmpretrain.models.backbones import VisionTransformer
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import (build_norm_layer, resize_pos_embed,
@@ -14,12 +15,19 @@ from mmpretrain.models.utils import (build_norm_layer, resize_pos_embed,
 from mmsemanticmim.registry import MODELS
 from ..utils import (LAYER_TYPES, ProxyTransformerLayer, gather_tokens,
                      mask_to_indices)
+from .checkpoint_meta import read_meta, strip_prefix
+
+
+def _pretrained_cfg(init_cfg) -> Optional[dict]:
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    for c in cfgs:
+        if isinstance(c, dict) and c.get('type') == 'Pretrained':
+            return c
+    return None
 
 
 def _is_pretrained(init_cfg) -> bool:
-    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
-    return any(isinstance(c, dict) and c.get('type') == 'Pretrained'
-               for c in cfgs)
+    return _pretrained_cfg(init_cfg) is not None
 
 
 @MODELS.register_module()
@@ -44,11 +52,14 @@ class SemanticMIMViT(BaseBackbone):
             grid. Must be divisible by ``patch_size``. Defaults to 224.
         patch_size (int): Patch size. Defaults to 16.
         in_channels (int): Input channels. Defaults to 3.
-        num_proxy_tokens (int): Number of [PROXY] tokens. Defaults to 8.
-        layer_type (str): ``'vit'`` (plain layers, qkv bias) or ``'beit'``
-            (q/v bias, layer scale, BEiT's depth-rescaled init).
-        layer_scale_init_value (float): Residual layer-scale init; 0 turns it
-            off. Defaults to 0.
+        num_proxy_tokens (int, optional): Number of [PROXY] tokens. None
+            reads it from the ``Pretrained`` checkpoint of ``init_cfg``.
+            Defaults to 8.
+        layer_type (str, optional): ``'vit'`` (plain layers, qkv bias) or
+            ``'beit'`` (q/v bias, layer scale, BEiT's depth-rescaled init);
+            None reads it from the checkpoint. Defaults to 'vit'.
+        layer_scale_init_value (float, optional): Residual layer-scale init;
+            0 turns it off; None follows the checkpoint. Defaults to 0.
         out_indices (int | Sequence[int]): Layers whose output is returned.
         drop_rate (float): Dropout after position embedding and in layers.
         drop_path_rate (float): Stochastic depth, linear over the layers.
@@ -62,7 +73,12 @@ class SemanticMIMViT(BaseBackbone):
         interpolate_mode (str): Position-embedding resizing for other sizes.
         with_cp (bool): Activation checkpointing of each layer in training.
         patch_cfg (dict): Overrides of mmcv's ``PatchEmbed`` config.
-        init_cfg (dict | list, optional): Initialisation config.
+        init_cfg (dict | list, optional): Initialisation config. A
+            ``Pretrained`` entry (``checkpoint``, optional ``prefix``, e.g.
+            ``'backbone.'`` for a pre-training checkpoint) loads strictly:
+            every encoder weight must be in the checkpoint and fit, or
+            loading fails with the key and the config value to change; the
+            position embedding is resized to this ``img_size``.
     """
     arch_zoo = VisionTransformer.arch_zoo
     OUT_TYPES = ('raw', 'featmap', 'avg_featmap', 'cls_token')
@@ -72,9 +88,9 @@ class SemanticMIMViT(BaseBackbone):
                  img_size: Union[int, Sequence[int]] = 224,
                  patch_size: int = 16,
                  in_channels: int = 3,
-                 num_proxy_tokens: int = 8,
-                 layer_type: str = 'vit',
-                 layer_scale_init_value: float = 0.,
+                 num_proxy_tokens: Optional[int] = 8,
+                 layer_type: Optional[str] = 'vit',
+                 layer_scale_init_value: Optional[float] = 0.,
                  out_indices: Union[int, Sequence[int]] = -1,
                  drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
@@ -88,6 +104,14 @@ class SemanticMIMViT(BaseBackbone):
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = self._parse_arch(arch)
+        if None in (num_proxy_tokens, layer_type, layer_scale_init_value):
+            meta = self._meta_from_init_cfg()
+            if num_proxy_tokens is None:
+                num_proxy_tokens = meta['num_proxy_tokens']
+            if layer_type is None:
+                layer_type = meta['layer_type']
+            if layer_scale_init_value is None:
+                layer_scale_init_value = 0.1 if meta['layer_scale'] else 0.
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
 
@@ -182,10 +206,97 @@ class SemanticMIMViT(BaseBackbone):
         return self.ln1
 
     # ------------------------------------------------------------- init ---
+    def checkpoint_meta(self) -> dict:
+        """What a checkpoint must say for a downstream config to rebuild
+        this encoder (stored under ``meta['semanticmim_backbone']``)."""
+        return dict(
+            num_proxy_tokens=self.num_proxy_tokens,
+            layer_type=self.layer_type,
+            layer_scale=self.layers[0].gamma_1 is not None,
+            embed_dims=self.embed_dims,
+            num_layers=self.num_layers,
+            patch_size=self.patch_size,
+            img_size=list(self.img_size))
+
+    def _meta_from_init_cfg(self) -> dict:
+        cfg = _pretrained_cfg(self.init_cfg)
+        if cfg is None:
+            raise ValueError(
+                'num_proxy_tokens / layer_type / layer_scale_init_value=None '
+                'read their value from the checkpoint, but init_cfg has no '
+                "dict(type='Pretrained', checkpoint=...): give the values or "
+                'the checkpoint.')
+        meta, _ = self._read_checkpoint(cfg)
+        return meta
+
+    @staticmethod
+    def _read_checkpoint(cfg: dict):
+        path, prefix = cfg['checkpoint'], cfg.get('prefix', None)
+        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
+            else ckpt
+        state = strip_prefix(state, prefix)
+        try:
+            meta = read_meta(ckpt, state)
+        except (KeyError, ValueError, AttributeError):
+            raise ValueError(
+                f'{path} holds no SemanticMIM encoder under prefix '
+                f'{prefix!r} (no proxy_tokens / pos_embed / layers). For a '
+                "pre-training checkpoint use prefix='backbone.'; for one "
+                'made by tools/model_converters/extract_backbone.py, no '
+                'prefix.') from None
+        return meta, state
+
+    def _load_pretrained(self, cfg: dict) -> None:
+        """Strict loading with errors that name the config key to change."""
+        path = cfg['checkpoint']
+        meta, state = self._read_checkpoint(cfg)
+        want = self.checkpoint_meta()
+        fixes = {
+            'num_proxy_tokens': 'model.backbone.num_proxy_tokens',
+            'layer_type': 'model.backbone.layer_type',
+            'layer_scale': 'model.backbone.layer_scale_init_value',
+            'embed_dims': 'model.backbone.arch',
+            'num_layers': 'model.backbone.arch',
+            'patch_size': 'model.backbone.patch_size',
+        }
+        for key, field in fixes.items():
+            if meta[key] != want[key]:
+                raise ValueError(
+                    f'Checkpoint {path} has {key}={meta[key]!r} but the '
+                    f'config builds {key}={want[key]!r}: set {field} to '
+                    f'match (num_proxy_tokens / layer_type / '
+                    'layer_scale_init_value=None read it from the '
+                    'checkpoint).')
+        Np = self.num_proxy_tokens
+        pos = state['pos_embed']
+        if pos.shape != self.pos_embed.shape:
+            src = meta.get('img_size')
+            grid = [s // self.patch_size for s in src] if src else \
+                [int((pos.shape[1] - Np)**0.5)] * 2
+            state['pos_embed'] = resize_pos_embed(
+                pos, grid, self.patch_resolution, self.interpolate_mode, Np)
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        # ln2 pools downstream features and is new; the [MASK] embedding
+        # stays behind with the reconstruction side; with final_norm=False
+        # the pooling norm replaces the pre-training final norm.
+        missing = [k for k in missing if not k.startswith('ln2.')]
+        unexpected = [
+            k for k in unexpected if k != 'mask_token' and not (
+                k.startswith('ln1.') and not self.final_norm)
+        ]
+        if missing or unexpected:
+            raise ValueError(
+                f'Checkpoint {path} does not fit the backbone: missing '
+                f'{missing[:8]}, unexpected {unexpected[:8]}.')
+
     def init_weights(self) -> None:
-        super().init_weights()
-        if _is_pretrained(self.init_cfg):
+        pretrained = _pretrained_cfg(self.init_cfg)
+        if pretrained is not None:
+            self._load_pretrained(pretrained)
+            self._is_init = True
             return
+        super().init_weights()
         trunc_normal_(self.pos_embed, std=.02)
         if self.num_proxy_tokens:
             trunc_normal_(self.proxy_tokens, std=.02)

@@ -1,3 +1,4 @@
 from .proxy_reconstruction_neck import ProxyReconstructionNeck
+from .simple_fpn import SimpleFPN
 
-__all__ = ['ProxyReconstructionNeck']
+__all__ = ['ProxyReconstructionNeck', 'SimpleFPN']
