@@ -23,3 +23,8 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) work_dirs .pytest_cache
+
+.PHONY: study
+study: $(STAMP)
+	[ -d data/mnist_demo/train ] || $(PY) tools/dataset_converters/mnist_to_folder.py data/mnist_demo
+	$(PY) tools/analysis/semanticmim_study.py --work-dir work_dirs/study

@@ -227,9 +227,19 @@ def _tool(script, *args):
     return proc.stdout + proc.stderr
 
 
-def _train_and_test(config, data_root, ckpt, work, train_opts, metric):
+def _train_and_test(config, data_root, ckpt, work, train_opts, metric,
+                    launcher=False):
     opts = [f'model.backbone.init_cfg.checkpoint={ckpt}'] + train_opts
-    _tool('train.py', config, '--work-dir', work, '--cfg-options', *opts)
+    if launcher:  # the one-command benchmark launcher, single process
+        proc = subprocess.run(
+            ['bash', 'tools/benchmarks/dist_train_downstream.sh', config,
+             ckpt, '0', '--work-dir', work, '--cfg-options', *train_opts],
+            cwd=REPO, env=dict(ENV, PYTHON=sys.executable),
+            capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+    else:
+        _tool('train.py', config, '--work-dir', work, '--cfg-options',
+              *opts)
     with open(osp.join(work, 'last_checkpoint')) as f:
         last = f.read().strip()
     out = _tool('test.py', config, last, '--work-dir', work,
@@ -248,7 +258,7 @@ def test_classification_end_to_end(cls_folder, pretrain_checkpoint,
     # 16 images, batch 8, 1 epoch: 2 iterations.
     _train_and_test(config, cls_folder, pretrain_checkpoint,
                     str(tmp_path), ds + ['train_cfg.max_epochs=1'],
-                    "'accuracy/top1'")
+                    "'accuracy/top1'", launcher=True)
 
 
 def test_segmentation_end_to_end(ade_folder, pretrain_checkpoint, tmp_path):

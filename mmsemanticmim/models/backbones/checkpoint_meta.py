@@ -26,13 +26,22 @@ def infer_meta(state: Dict[str, torch.Tensor]) -> dict:
     num_layers = 1 + max(
         int(k.split('.')[1]) for k in state if k.startswith('layers.'))
     beit = 'layers.0.attn.q_bias' in state
+    embed_dims = int(state['pos_embed'].shape[-1])
+    num_proxy_tokens = int(state['proxy_tokens'].shape[1])
+    patch_size = int(state['patch_embed.projection.weight'].shape[-1])
+    side = round((state['pos_embed'].shape[1] - num_proxy_tokens)**0.5)
     return dict(
-        num_proxy_tokens=int(state['proxy_tokens'].shape[1]),
+        num_proxy_tokens=num_proxy_tokens,
         layer_type='beit' if beit else 'vit',
         layer_scale='layers.0.gamma_1' in state,
-        embed_dims=int(state['pos_embed'].shape[-1]),
+        embed_dims=embed_dims,
         num_layers=num_layers,
-        patch_size=int(state['patch_embed.projection.weight'].shape[-1]),
+        # heads leave no trace in the weights: ViT's 64-wide heads
+        num_heads=max(1, embed_dims // 64),
+        feedforward_channels=int(
+            state['layers.0.ffn.layers.0.0.weight'].shape[0]),
+        patch_size=patch_size,
+        img_size=[side * patch_size] * 2,  # a square grid, if no meta says
     )
 
 
@@ -41,3 +50,8 @@ def read_meta(checkpoint: dict, state: Dict[str, torch.Tensor]) -> dict:
     meta = infer_meta(state)
     meta.update((checkpoint.get('meta') or {}).get(META_KEY) or {})
     return meta
+
+
+def guess_prefix(state: Dict[str, torch.Tensor]) -> Optional[str]:
+    """``'backbone.'`` for a pre-training checkpoint, None for an encoder."""
+    return 'backbone.' if 'backbone.pos_embed' in state else None

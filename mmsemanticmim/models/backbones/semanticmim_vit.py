@@ -15,7 +15,7 @@ from mmpretrain.models.utils import (build_norm_layer, resize_pos_embed,
 from mmsemanticmim.registry import MODELS
 from ..utils import (LAYER_TYPES, ProxyTransformerLayer, gather_tokens,
                      mask_to_indices)
-from .checkpoint_meta import read_meta, strip_prefix
+from .checkpoint_meta import guess_prefix, read_meta, strip_prefix
 
 
 def _pretrained_cfg(init_cfg) -> Optional[dict]:
@@ -215,8 +215,33 @@ class SemanticMIMViT(BaseBackbone):
             layer_scale=self.layers[0].gamma_1 is not None,
             embed_dims=self.embed_dims,
             num_layers=self.num_layers,
+            num_heads=self.arch_settings['num_heads'],
+            feedforward_channels=self.arch_settings['feedforward_channels'],
             patch_size=self.patch_size,
             img_size=list(self.img_size))
+
+    @classmethod
+    def from_checkpoint(cls, path: str, **overrides) -> 'SemanticMIMViT':
+        """The encoder a checkpoint holds (pre-training or extracted),
+        rebuilt from its meta and loaded; ``overrides`` (e.g. ``img_size``,
+        ``out_type``) change the rest of the construction."""
+        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        state = ckpt.get('state_dict', ckpt)
+        prefix = guess_prefix(state)
+        meta = read_meta(ckpt, strip_prefix(state, prefix))
+        kwargs = dict(
+            arch={k: meta[k] for k in ('embed_dims', 'num_layers',
+                                       'num_heads', 'feedforward_channels')},
+            img_size=meta['img_size'],
+            patch_size=meta['patch_size'],
+            num_proxy_tokens=meta['num_proxy_tokens'],
+            layer_type=meta['layer_type'],
+            layer_scale_init_value=0.1 if meta['layer_scale'] else 0.,
+            init_cfg=dict(type='Pretrained', checkpoint=path, prefix=prefix))
+        kwargs.update(overrides)
+        encoder = cls(**kwargs)
+        encoder.init_weights()
+        return encoder
 
     def _meta_from_init_cfg(self) -> dict:
         cfg = _pretrained_cfg(self.init_cfg)
@@ -252,16 +277,17 @@ class SemanticMIMViT(BaseBackbone):
         path = cfg['checkpoint']
         meta, state = self._read_checkpoint(cfg)
         want = self.checkpoint_meta()
-        fixes = {
+        fixes = {  # what must agree, and the config key that sets it
             'num_proxy_tokens': 'model.backbone.num_proxy_tokens',
             'layer_type': 'model.backbone.layer_type',
             'layer_scale': 'model.backbone.layer_scale_init_value',
             'embed_dims': 'model.backbone.arch',
             'num_layers': 'model.backbone.arch',
+            'feedforward_channels': 'model.backbone.arch',
             'patch_size': 'model.backbone.patch_size',
         }
         for key, field in fixes.items():
-            if meta[key] != want[key]:
+            if key in meta and meta[key] != want[key]:
                 raise ValueError(
                     f'Checkpoint {path} has {key}={meta[key]!r} but the '
                     f'config builds {key}={want[key]!r}: set {field} to '
@@ -271,12 +297,14 @@ class SemanticMIMViT(BaseBackbone):
         Np = self.num_proxy_tokens
         pos = state['pos_embed']
         if pos.shape != self.pos_embed.shape:
-            src = meta.get('img_size')
-            grid = [s // self.patch_size for s in src] if src else \
-                [int((pos.shape[1] - Np)**0.5)] * 2
+            grid = [s // self.patch_size for s in meta['img_size']]
             state['pos_embed'] = resize_pos_embed(
                 pos, grid, self.patch_resolution, self.interpolate_mode, Np)
-        missing, unexpected = self.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = self.load_state_dict(state, strict=False)
+        except RuntimeError as e:
+            raise ValueError(f'Checkpoint {path} does not fit the backbone: '
+                             f'{e}') from None
         # ln2 pools downstream features and is new; the [MASK] embedding
         # stays behind with the reconstruction side; with final_norm=False
         # the pooling norm replaces the pre-training final norm.
@@ -349,6 +377,22 @@ class SemanticMIMViT(BaseBackbone):
             if i in self.out_indices:
                 outs.append(self._format_output(x, hw))
         return tuple(outs)
+
+    @torch.no_grad()
+    def attention_maps(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Head-averaged softmax attention of every layer, for analysis.
+
+        Returns:
+            list[Tensor]: One (B, Np + N, Np + N) map per layer (rows are
+            queries, proxies first), from that layer's input.
+        """
+        patches, proxies, _, _ = self._embed(x)
+        x = torch.cat((proxies, patches), dim=1)
+        maps = []
+        for layer in self.layers:
+            maps.append(layer.attention_map(x).mean(dim=1))
+            x = layer(x)
+        return maps
 
     def _format_output(self, x: torch.Tensor, hw) -> torch.Tensor:
         if self.out_type == 'raw':

@@ -1,3 +1,4 @@
 from .patch_hog_generator import PatchHOGGenerator
+from .patch_pixel_target import PatchPixelTarget
 
-__all__ = ['PatchHOGGenerator']
+__all__ = ['PatchHOGGenerator', 'PatchPixelTarget']

@@ -1,0 +1,39 @@
+import torch
+
+from mmsemanticmim.evaluation import knn_accuracy, knn_predict
+
+
+def _clusters(n_per=50, classes=5, dim=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.eye(classes, dim) * 10
+    labels = torch.arange(classes).repeat_interleave(n_per)
+    feats = centers[labels] + 0.1 * torch.randn(len(labels), dim, generator=g)
+    return feats, labels
+
+
+def test_separable_features_give_100():
+    train = _clusters(seed=0)
+    test = _clusters(seed=1)
+    assert knn_accuracy(*train, *test) == 100.0
+
+
+def test_shuffled_labels_give_about_chance():
+    feats, labels = _clusters(n_per=200, classes=5)
+    g = torch.Generator().manual_seed(0)
+    shuffled = labels[torch.randperm(len(labels), generator=g)]
+    test_feats, test_labels = _clusters(n_per=200, classes=5, seed=3)
+    acc = knn_accuracy(feats, shuffled, test_feats, test_labels)
+    assert 10 < acc < 30  # chance is 20%
+
+
+def test_votes_are_temperature_weighted():
+    train = torch.tensor([[1., 0.], [0.8, 0.6], [0.7, 0.71]])
+    labels = torch.tensor([0, 1, 1])
+    votes = knn_predict(train, labels, torch.tensor([[1., 0.]]), 2, k=3,
+                        temperature=0.01)
+    # the nearest neighbour dominates at a low temperature
+    assert votes.argmax(1).item() == 0
+    votes = knn_predict(train, labels, torch.tensor([[1., 0.]]), 2, k=3,
+                        temperature=100.)
+    # at a high temperature the two class-1 neighbours outvote it
+    assert votes.argmax(1).item() == 1
