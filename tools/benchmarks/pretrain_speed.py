@@ -13,8 +13,10 @@ downloaded here; its cost does not depend on the weights).
 Usage:
     python tools/benchmarks/pretrain_speed.py [--batch-size 8] [--steps 5]
         [--warmup 2] [--device cpu|cuda] [--bf16] [--no-memory]
+        [--throughput-batch 256]
 
-Prints one row per model and the SemanticMIM / mmpretrain ratios.
+Prints one row per model and the SemanticMIM / mmpretrain ratios; on CUDA
+also the bf16 training throughput (images/s) at batch 256.
 """
 import argparse
 import json
@@ -162,6 +164,9 @@ def main():
                         help='bf16 autocast (CUDA)')
     parser.add_argument('--targets', nargs='+', default=['maskfeat', 'beit'])
     parser.add_argument('--no-memory', action='store_true')
+    parser.add_argument('--throughput-batch', type=int, default=256,
+                        help='on CUDA, also bf16 images/s at this batch '
+                        '(0: skip)')
     parser.add_argument('--memory-child', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
@@ -207,6 +212,34 @@ def main():
         if memory:
             line += f', peak memory {memory[ours] / memory[theirs]:.3f}x'
         print(line + f'  ({ours} / {theirs})')
+    if args.device == 'cuda' and args.throughput_batch:
+        bf16_throughput(names, args)
+
+
+def bf16_throughput(names, args):
+    """Training images/s with bf16 autocast at a large batch, one model at
+    a time (ViT-B/16 at batch 256 by default)."""
+    import argparse as _argparse
+    big = _argparse.Namespace(**{**vars(args), 'bf16': True,
+                                 'batch_size': args.throughput_batch})
+    print(f'bf16 training throughput, batch {big.batch_size}:')
+    rates = {}
+    for n in names:
+        step = prepare(n, big)
+        for _ in range(args.warmup):
+            step()
+        sync('cuda')
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        sync('cuda')
+        rates[n] = big.batch_size * args.steps / (time.perf_counter() - t0)
+        print(f'  {n:24s} {rates[n]:9.1f} images/s')
+        del step
+        torch.cuda.empty_cache()
+    for t in args.targets:
+        ours, theirs = f'semanticmim-{t}', f'mmpretrain-{t}'
+        print(f'  ratio {t}: throughput {rates[ours] / rates[theirs]:.3f}x')
 
 
 if __name__ == '__main__':
