@@ -48,7 +48,9 @@ def infer_meta(state: Dict[str, torch.Tensor]) -> dict:
 def read_meta(checkpoint: dict, state: Dict[str, torch.Tensor]) -> dict:
     """The meta the checkpoint carries, completed from its weights."""
     meta = infer_meta(state)
-    meta.update((checkpoint.get('meta') or {}).get(META_KEY) or {})
+    saved = (checkpoint.get('meta') or {}).get(META_KEY) or {}
+    meta.update(saved)
+    meta['num_heads_inferred'] = 'num_heads' not in saved
     return meta
 
 

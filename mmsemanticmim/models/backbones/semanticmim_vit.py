@@ -1,4 +1,5 @@
 """The ViT encoder with learnable [PROXY] tokens (SemanticMIM's backbone)."""
+import warnings
 from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
@@ -15,7 +16,7 @@ from mmpretrain.models.utils import (build_norm_layer, resize_pos_embed,
 from mmsemanticmim.registry import MODELS
 from ..utils import (LAYER_TYPES, ProxyTransformerLayer, gather_tokens,
                      mask_to_indices)
-from .checkpoint_meta import guess_prefix, read_meta, strip_prefix
+from .checkpoint_meta import META_KEY, guess_prefix, read_meta, strip_prefix
 
 
 def _pretrained_cfg(init_cfg) -> Optional[dict]:
@@ -229,6 +230,12 @@ class SemanticMIMViT(BaseBackbone):
         state = ckpt.get('state_dict', ckpt)
         prefix = guess_prefix(state)
         meta = read_meta(ckpt, strip_prefix(state, prefix))
+        if meta['num_heads_inferred'] and 'arch' not in overrides:
+            warnings.warn(
+                f'{path} does not record its number of heads (no '
+                f'meta[{META_KEY!r}]); assuming 64-wide heads, '
+                f"{meta['num_heads']} of them. Pass arch=dict(...) if "
+                'that is wrong: the weights load either way.')
         kwargs = dict(
             arch={k: meta[k] for k in ('embed_dims', 'num_layers',
                                        'num_heads', 'feedforward_channels')},
