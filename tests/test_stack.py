@@ -201,7 +201,7 @@ def test_code_executing_checkpoint_is_refused(tmp_path):
 
 def test_trusted_checkpoint_opt_in(tmp_path, monkeypatch):
     from mmsemanticmim.utils import compat, trust_checkpoint
-    monkeypatch.delenv(compat.TRUST_ENV, raising=False)
+    monkeypatch.setenv(compat.TRUST_ENV, '')  # restored after the test
     path = tmp_path / 'numpy.pth'
     import numpy as np
     torch.save({'arr': np.arange(3)}, path)
