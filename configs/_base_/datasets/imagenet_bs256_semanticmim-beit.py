@@ -1,9 +1,10 @@
 # ImageNet-1K for DALL-E-target pre-training (reference recipe): ColorJitter,
 # flip, RandomResizedCrop 224 (scale 0.08-1) plus a 112 view for the
-# tokenizer, normalised to DALL-E's [0.1, 0.9] range.
-dataset_type = 'ImageNet'
-data_root = 'data/imagenet/'
+# tokenizer, normalised to DALL-E's [0.1, 0.9] range; mask ratio 0.6.
+_base_ = './imagenet_bs256_semanticmim-maskfeat.py'
+
 data_preprocessor = dict(
+    _delete_=True,
     type='TwoNormDataPreprocessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
@@ -35,16 +36,4 @@ train_pipeline = [
         mask_ratio=0.6),
     dict(type='PackInputs', algorithm_keys=['mask']),
 ]
-
-train_dataloader = dict(
-    batch_size=256,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
