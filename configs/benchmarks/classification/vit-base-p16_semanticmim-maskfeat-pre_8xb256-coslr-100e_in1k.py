@@ -6,7 +6,10 @@
 # supplies data, augmentation and runtime.
 #   python tools/train.py THIS --cfg-options \
 #       model.backbone.init_cfg.checkpoint=PRETRAIN.pth
-_base_ = 'mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py'
+_base_ = [
+    'mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py',
+    '../_base_/semanticmim-maskfeat_vit-base-p16_encoder.py',
+]
 default_scope = 'mmsemanticmim'
 custom_imports = dict(imports=['mmsemanticmim'], allow_failed_imports=False)
 custom_hooks = [dict(type='BackboneMetaHook'), dict(type='SafeCheckpointHook')]
@@ -19,21 +22,10 @@ test_dataloader = val_dataloader
 # our backbone is named with its scope.
 model = dict(
     backbone=dict(
+        _base_.semanticmim_encoder,
         _delete_=True,
-        type='mmsemanticmim.SemanticMIMViT',
-        arch='base',
         img_size=224,
-        patch_size=16,
-        num_proxy_tokens=8,  # None: read it from the checkpoint
-        layer_type='vit',
-        drop_path_rate=0.1,
-        out_type='avg_featmap',
-        final_norm=False,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='work_dirs/semanticmim-maskfeat_vit-base-p16_8xb256-'
-            'amp-coslr-300e_in1k/epoch_300.pth',
-            prefix='backbone.')))
+        out_type='avg_featmap'))
 
 optim_wrapper = dict(
     optimizer=dict(lr=8e-3),

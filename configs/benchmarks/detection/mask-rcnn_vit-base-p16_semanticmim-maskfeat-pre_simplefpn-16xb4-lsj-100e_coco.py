@@ -9,6 +9,7 @@
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::common/lsj-100e_coco-instance.py',
+    '../_base_/semanticmim-maskfeat_vit-base-p16_encoder.py',
 ]
 custom_imports = dict(imports=['mmsemanticmim'], allow_failed_imports=False)
 custom_hooks = [
@@ -23,23 +24,12 @@ model = dict(
         pad_size_divisor=32,
         batch_augments=[dict(type='BatchFixedSizePad', size=image_size)]),
     backbone=dict(
+        _base_.semanticmim_encoder,
         _delete_=True,
-        type='mmsemanticmim.SemanticMIMViT',
-        arch='base',
         img_size=image_size,
-        patch_size=16,
-        num_proxy_tokens=8,  # None: read it from the checkpoint
-        layer_type='vit',
         out_indices=(11, ),
         out_type='featmap',
-        final_norm=False,
-        drop_path_rate=0.1,
-        with_cp=False,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='work_dirs/semanticmim-maskfeat_vit-base-p16_8xb256-'
-            'amp-coslr-300e_in1k/epoch_300.pth',
-            prefix='backbone.')),
+        with_cp=False),
     neck=dict(
         _delete_=True,
         type='mmsemanticmim.SimpleFPN',
@@ -77,12 +67,5 @@ optim_wrapper = dict(
                    weight_decay=0.1),
     constructor='mmsemanticmim.LayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
-        layer_decay_rate=0.7,
-        custom_keys={
-            '.ln': dict(decay_mult=0.0),
-            '.bias': dict(decay_mult=0.0),
-            '.proxy_tokens': dict(decay_mult=0.0),
-            '.pos_embed': dict(decay_mult=0.0),
-            '.gamma': dict(decay_mult=0.0),
-        }))
+        layer_decay_rate=0.7, custom_keys=_base_.no_decay_keys))
 auto_scale_lr = dict(base_batch_size=64)

@@ -4,6 +4,7 @@ _base_ = [
     'mmseg::_base_/datasets/pascal_voc12.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py',
+    '../_base_/semanticmim-maskfeat_vit-base-p16_encoder.py',
 ]
 custom_imports = dict(imports=['mmsemanticmim'], allow_failed_imports=False)
 custom_hooks = [
@@ -24,21 +25,12 @@ model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        type='mmsemanticmim.SemanticMIMViT',
-        arch='base',
+        _base_.semanticmim_encoder,
         img_size=crop_size,
-        patch_size=16,
-        num_proxy_tokens=8,  # None: read it from the checkpoint
-        layer_type='vit',
         out_indices=(7, ),
         out_type='featmap',
-        final_norm=False,
         frozen_stages=12,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='work_dirs/semanticmim-maskfeat_vit-base-p16_8xb256-'
-            'amp-coslr-300e_in1k/epoch_300.pth',
-            prefix='backbone.')),
+        drop_path_rate=0.),
     decode_head=dict(
         type='FCNHead',
         in_channels=768,

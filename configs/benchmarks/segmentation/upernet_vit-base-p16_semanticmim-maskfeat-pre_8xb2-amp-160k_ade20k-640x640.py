@@ -12,6 +12,7 @@ _base_ = [
     'mmseg::_base_/datasets/ade20k_640x640.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_160k.py',
+    '../_base_/semanticmim-maskfeat_vit-base-p16_encoder.py',
 ]
 custom_imports = dict(imports=['mmsemanticmim'], allow_failed_imports=False)
 custom_hooks = [
@@ -24,22 +25,11 @@ data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
+        _base_.semanticmim_encoder,
         _delete_=True,
-        type='mmsemanticmim.SemanticMIMViT',
-        arch='base',
         img_size=crop_size,
-        patch_size=16,
-        num_proxy_tokens=8,  # None: read it from the checkpoint
-        layer_type='vit',
         out_indices=(3, 5, 7, 11),
-        out_type='featmap',
-        final_norm=False,
-        drop_path_rate=0.1,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='work_dirs/semanticmim-maskfeat_vit-base-p16_8xb256-'
-            'amp-coslr-300e_in1k/epoch_300.pth',
-            prefix='backbone.')),
+        out_type='featmap'),
     neck=dict(embed_dim=768, rescales=[4, 2, 1, 0.5]),
     decode_head=dict(in_channels=[768, 768, 768, 768], channels=768,
                      num_classes=150),
@@ -53,14 +43,7 @@ optim_wrapper = dict(
                    weight_decay=0.05),
     constructor='mmsemanticmim.LayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
-        layer_decay_rate=0.9,
-        custom_keys={
-            '.ln': dict(decay_mult=0.0),
-            '.bias': dict(decay_mult=0.0),
-            '.proxy_tokens': dict(decay_mult=0.0),
-            '.pos_embed': dict(decay_mult=0.0),
-            '.gamma': dict(decay_mult=0.0),
-        }))
+        layer_decay_rate=0.9, custom_keys=_base_.no_decay_keys))
 
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
