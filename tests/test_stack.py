@@ -127,7 +127,6 @@ def test_mmdet_mask_rcnn_runs_mmcv_ops_on_cpu(monkeypatch, tmp_path):
     cfg.roi_head.mask_head.num_classes = 2
 
     calls = {'nms': 0, 'roi_align': 0}
-    real_nms, real_roi_align = mmcv.ops.nms, mmcv.ops.roi_align
 
     def counting(name, fn):
         def wrapped(*args, **kwargs):
@@ -174,7 +173,6 @@ def test_mmdet_mask_rcnn_runs_mmcv_ops_on_cpu(monkeypatch, tmp_path):
         preds = model(inputs, [sample(), sample()], mode='predict')
     assert hasattr(preds[0].pred_instances, 'masks')
     assert calls['nms'] > 0 and calls['roi_align'] > 0
-    assert real_nms is mmcv.ops.nms and real_roi_align is mmcv.ops.roi_align
 
 
 class _Evil:
