@@ -1,11 +1,47 @@
 """What a SemanticMIM backbone checkpoint says about the encoder it holds."""
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 
 #: Key under ``checkpoint['meta']`` written by ``BackboneMetaHook`` and by
 #: ``tools/model_converters/extract_backbone.py``.
 META_KEY = 'semanticmim_backbone'
+
+
+#: Every architecture field of the meta, and the config key that sets it.
+META_CONFIG_KEYS = {
+    'num_proxy_tokens': 'model.backbone.num_proxy_tokens',
+    'layer_type': 'model.backbone.layer_type',
+    'layer_scale': 'model.backbone.layer_scale_init_value',
+    'embed_dims': 'model.backbone.arch',
+    'num_layers': 'model.backbone.arch',
+    'num_heads': 'model.backbone.arch',
+    'feedforward_channels': 'model.backbone.arch',
+    'patch_size': 'model.backbone.patch_size',
+}
+
+
+def meta_mismatches(saved: dict, built: dict) -> List[str]:
+    """Where a checkpoint's encoder differs from the one a config builds.
+
+    Args:
+        saved (dict): The checkpoint's meta (:func:`read_meta`); a head count
+            that was only inferred is not held against the config.
+        built (dict): ``SemanticMIMViT.checkpoint_meta()`` of the model.
+
+    Returns:
+        list[str]: One line per differing field, naming the config key to
+        change; empty when everything agrees.
+    """
+    out = []
+    for key, field in META_CONFIG_KEYS.items():
+        if key == 'num_heads' and saved.get('num_heads_inferred', False):
+            continue
+        if key in saved and key in built and saved[key] != built[key]:
+            out.append(f'the checkpoint has {key}={saved[key]!r} but the '
+                       f'config builds {key}={built[key]!r}: set {field} to '
+                       'match')
+    return out
 
 
 def strip_prefix(state: Dict[str, torch.Tensor],
@@ -57,3 +93,62 @@ def read_meta(checkpoint: dict, state: Dict[str, torch.Tensor]) -> dict:
 def guess_prefix(state: Dict[str, torch.Tensor]) -> Optional[str]:
     """``'backbone.'`` for a pre-training checkpoint, None for an encoder."""
     return 'backbone.' if 'backbone.pos_embed' in state else None
+
+
+#: Linear classifiers on the pooled encoder feature, as mmpretrain names
+#: them (VisionTransformerClsHead, LinearClsHead).
+CLASSIFIER_PREFIXES = ('head.layers.head.', 'head.fc.')
+
+
+_GUESS = object()
+
+
+def load_encoder_checkpoint(path: str, prefix=_GUESS) -> dict:
+    """Read the SemanticMIM encoder held by any of our checkpoints.
+
+    Pre-training (``backbone.*`` with the [MASK] embedding), extracted (no
+    prefix) and fine-tuned / downstream (``backbone.*`` beside a head)
+    checkpoints all qualify. Loading goes through mmengine's
+    ``CheckpointLoader`` (local files, URLs) and the package's safe
+    ``torch.load`` (weights only), never executing code from the file.
+
+    Args:
+        path (str): Checkpoint file or URL.
+        prefix (str, optional): Where the encoder's keys are (e.g.
+            ``'backbone.'``; None: no prefix). Guessed when not given.
+
+    Returns:
+        dict: ``state`` (encoder weights, no prefix), ``meta`` (see
+        :func:`read_meta`), ``prefix`` and ``head`` (the linear classifier's
+        ``weight``/``bias`` when the checkpoint has one, else None).
+
+    Raises:
+        ValueError: The file cannot be read (``CorruptCheckpointError``) or
+            holds no SemanticMIM encoder; the message names the file.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    # an empty, truncated or foreign file raises CorruptCheckpointError and
+    # a code-carrying one UnsafeCheckpointError, each naming the file
+    ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{path} holds no state dict.')
+    guessed = prefix is _GUESS
+    prefix = guess_prefix(state) if guessed else prefix
+    encoder = strip_prefix(state, prefix)
+    try:
+        meta = read_meta(ckpt, encoder)
+    except (KeyError, ValueError, AttributeError):
+        where = ('with or without the \'backbone.\' prefix' if guessed else
+                 f"under prefix {prefix!r}. For a pre-training checkpoint "
+                 "use prefix='backbone.'; for one made by tools/"
+                 'model_converters/extract_backbone.py, no prefix')
+        raise ValueError(
+            f'{path} holds no SemanticMIM encoder (no proxy_tokens / '
+            f'pos_embed / patch_embed / layers) {where}.') from None
+    head = None
+    for p in CLASSIFIER_PREFIXES:
+        if p + 'weight' in state:
+            head = dict(weight=state[p + 'weight'], bias=state[p + 'bias'])
+    return dict(state=encoder, meta=meta, prefix=prefix, head=head)

@@ -4,10 +4,10 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks.transformer import PatchEmbed
 from mmengine.model.weight_init import trunc_normal_
-from mmengine.runner.checkpoint import CheckpointLoader
 from mmpretrain.models.backbones import VisionTransformer
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import (build_norm_layer, resize_pos_embed,
@@ -16,7 +16,8 @@ from mmpretrain.models.utils import (build_norm_layer, resize_pos_embed,
 from mmsemanticmim.registry import MODELS
 from ..utils import (LAYER_TYPES, ProxyTransformerLayer, gather_tokens,
                      mask_to_indices)
-from .checkpoint_meta import META_KEY, guess_prefix, read_meta, strip_prefix
+from .checkpoint_meta import (META_KEY, load_encoder_checkpoint,
+                              meta_mismatches)
 
 
 def _pretrained_cfg(init_cfg) -> Optional[dict]:
@@ -116,7 +117,7 @@ class SemanticMIMViT(BaseBackbone):
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
 
-        self.img_size = to_2tuple(img_size)
+        self.img_size = tuple(to_2tuple(img_size))
         if any(s % patch_size for s in self.img_size):
             raise ValueError(
                 f'img_size {self.img_size} must be divisible by patch_size '
@@ -226,10 +227,8 @@ class SemanticMIMViT(BaseBackbone):
         """The encoder a checkpoint holds (pre-training or extracted),
         rebuilt from its meta and loaded; ``overrides`` (e.g. ``img_size``,
         ``out_type``) change the rest of the construction."""
-        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt)
-        prefix = guess_prefix(state)
-        meta = read_meta(ckpt, strip_prefix(state, prefix))
+        info = load_encoder_checkpoint(path)
+        meta, prefix = info['meta'], info['prefix']
         if meta['num_heads_inferred'] and 'arch' not in overrides:
             warnings.warn(
                 f'{path} does not record its number of heads (no '
@@ -263,44 +262,20 @@ class SemanticMIMViT(BaseBackbone):
 
     @staticmethod
     def _read_checkpoint(cfg: dict):
-        path, prefix = cfg['checkpoint'], cfg.get('prefix', None)
-        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
-            else ckpt
-        state = strip_prefix(state, prefix)
-        try:
-            meta = read_meta(ckpt, state)
-        except (KeyError, ValueError, AttributeError):
-            raise ValueError(
-                f'{path} holds no SemanticMIM encoder under prefix '
-                f'{prefix!r} (no proxy_tokens / pos_embed / layers). For a '
-                "pre-training checkpoint use prefix='backbone.'; for one "
-                'made by tools/model_converters/extract_backbone.py, no '
-                'prefix.') from None
-        return meta, state
+        info = load_encoder_checkpoint(cfg['checkpoint'],
+                                       cfg.get('prefix', None))
+        return info['meta'], info['state']
 
     def _load_pretrained(self, cfg: dict) -> None:
         """Strict loading with errors that name the config key to change."""
         path = cfg['checkpoint']
         meta, state = self._read_checkpoint(cfg)
-        want = self.checkpoint_meta()
-        fixes = {  # what must agree, and the config key that sets it
-            'num_proxy_tokens': 'model.backbone.num_proxy_tokens',
-            'layer_type': 'model.backbone.layer_type',
-            'layer_scale': 'model.backbone.layer_scale_init_value',
-            'embed_dims': 'model.backbone.arch',
-            'num_layers': 'model.backbone.arch',
-            'feedforward_channels': 'model.backbone.arch',
-            'patch_size': 'model.backbone.patch_size',
-        }
-        for key, field in fixes.items():
-            if key in meta and meta[key] != want[key]:
-                raise ValueError(
-                    f'Checkpoint {path} has {key}={meta[key]!r} but the '
-                    f'config builds {key}={want[key]!r}: set {field} to '
-                    f'match (num_proxy_tokens / layer_type / '
-                    'layer_scale_init_value=None read it from the '
-                    'checkpoint).')
+        problems = meta_mismatches(meta, self.checkpoint_meta())
+        if problems:
+            raise ValueError(
+                f'Checkpoint {path} does not fit the backbone: '
+                + '; '.join(problems) + ' (num_proxy_tokens / layer_type / '
+                'layer_scale_init_value=None read it from the checkpoint).')
         Np = self.num_proxy_tokens
         pos = state['pos_embed']
         if pos.shape != self.pos_embed.shape:
@@ -355,15 +330,32 @@ class SemanticMIMViT(BaseBackbone):
         """Patch tokens plus position, and the position-tagged proxies."""
         B = x.shape[0]
         x, hw = self.patch_embed(x)
-        pos = resize_pos_embed(
-            self.pos_embed,
-            self.patch_resolution,
-            hw,
-            mode=self.interpolate_mode,
-            num_extra_tokens=self.num_proxy_tokens)
+        pos = self._pos_embed_for(hw)
         Np = self.num_proxy_tokens
         proxies = (self.proxy_tokens + pos[:, :Np]).expand(B, -1, -1)
         return x + pos[:, Np:], proxies, pos[:, Np:], hw
+
+    def _pos_embed_for(self, hw) -> torch.Tensor:
+        """The position embedding for a ``hw`` patch grid (mmpretrain's
+        ``resize_pos_embed``: bicubic on the patch slots, proxies kept)."""
+        if not torch.compiler.is_exporting():
+            return resize_pos_embed(
+                self.pos_embed,
+                self.patch_resolution,
+                hw,
+                mode=self.interpolate_mode,
+                num_extra_tokens=self.num_proxy_tokens)
+        # Exporting (ONNX, torch.export): resize unconditionally, as a size
+        # comparison would pin the graph to one input size. At the same size
+        # align_corners=False interpolation weights are exactly (0, 1, 0, 0):
+        # the same numbers as not resizing.
+        Np, D = self.num_proxy_tokens, self.embed_dims
+        grid = self.pos_embed[:, Np:].reshape(1, *self.patch_resolution, D)
+        grid = F.interpolate(
+            grid.permute(0, 3, 1, 2).float(), size=tuple(hw),
+            mode=self.interpolate_mode, align_corners=False)
+        grid = grid.flatten(2).transpose(1, 2).to(self.pos_embed.dtype)
+        return torch.cat((self.pos_embed[:, :Np], grid), dim=1)
 
     def _run_layer(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
         if self.with_cp and self.training and x.requires_grad:

@@ -1,0 +1,209 @@
+"""The encoder outside OpenMMLab: exact timm conversion both ways, ONNX."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from helpers import REPO
+from mmsemanticmim.models import SemanticMIMViT
+from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
+
+timm = pytest.importorskip('timm')
+sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
+sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
+import semanticmim_to_timm  # noqa: E402
+import timm_to_semanticmim  # noqa: E402
+
+TINY = dict(embed_dims=96, num_layers=3, num_heads=3,
+            feedforward_channels=384)
+
+
+def _encoder(layer_type, num_proxy_tokens, **kwargs):
+    """A randomly initialised encoder whose norms, biases and layer scales
+    are not at their init values (so a dropped or swapped one shows)."""
+    torch.manual_seed(num_proxy_tokens + (layer_type == 'beit'))
+    cfg = dict(arch=TINY, img_size=32, patch_size=4,
+               num_proxy_tokens=num_proxy_tokens, layer_type=layer_type,
+               layer_scale_init_value=0.1 if layer_type == 'beit' else 0.,
+               out_type='raw')
+    cfg.update(kwargs)
+    enc = SemanticMIMViT(**cfg)
+    enc.init_weights()
+    with torch.no_grad():
+        for name, p in enc.named_parameters():
+            if 'ln' in name or 'bias' in name or 'gamma' in name:
+                p.add_(torch.randn_like(p) * 0.1)
+    return enc.eval()
+
+
+def _save(enc, path, prefix='', extra=None):
+    state = {prefix + k: v for k, v in enc.state_dict().items()}
+    state.update(extra or {})
+    torch.save(dict(meta={META_KEY: enc.checkpoint_meta()},
+                    state_dict=state), path)
+    return path
+
+
+def _timm(cfg, weights, **overrides):
+    args = dict(cfg['model_args'], **overrides)
+    return timm.create_model(
+        cfg['model_name'], pretrained=True,
+        pretrained_cfg_overlay=dict(cfg['pretrained_cfg'], file=weights),
+        **args).eval()
+
+
+@pytest.mark.parametrize('layer_type', ['vit', 'beit'])
+@pytest.mark.parametrize('num_proxy_tokens', [1, 8])
+def test_timm_equals_ours_and_round_trip_is_exact(layer_type,
+                                                  num_proxy_tokens,
+                                                  tmp_path, monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    enc = _encoder(layer_type, num_proxy_tokens)
+    src = _save(enc, str(tmp_path / 'enc.pth'))
+    dst = str(tmp_path / 'vit.safetensors')
+    cfg = semanticmim_to_timm.convert(src, dst)
+    with open(osp.join(tmp_path, 'vit.json')) as f:
+        assert json.load(f) == cfg
+    assert cfg['model_args']['reg_tokens'] == num_proxy_tokens
+    model = _timm(cfg, dst)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        ours = enc(x)[-1]
+        feats = model.forward_features(x)
+        pooled = model.forward_head(feats, pre_logits=True)
+    torch.testing.assert_close(feats, ours, rtol=0, atol=1e-5)
+    torch.testing.assert_close(pooled, ours[:, num_proxy_tokens:].mean(1),
+                               rtol=0, atol=1e-5)
+
+    # another input size: the converter resizes as our encoder does at run
+    # time, so timm built at that size agrees with ours fed that size
+    dst48 = str(tmp_path / 'vit48.safetensors')
+    cfg48 = semanticmim_to_timm.convert(src, dst48, img_size=[48, 40])
+    x48 = torch.randn(2, 3, 48, 40)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            _timm(cfg48, dst48).forward_features(x48), enc(x48)[-1],
+            rtol=0, atol=1e-5)
+
+    # and back: bit-identical weights, same meta
+    back = str(tmp_path / 'back.pth')
+    meta = timm_to_semanticmim.convert(dst, back)
+    ckpt = torch.load(back)
+    assert meta == {**enc.checkpoint_meta(), 'layer_type': layer_type}
+    assert ckpt['meta'][META_KEY] == meta
+    orig = enc.state_dict()
+    assert set(ckpt['state_dict']) == set(orig)
+    for k, v in orig.items():
+        assert torch.equal(ckpt['state_dict'][k], v), k
+    rebuilt = SemanticMIMViT.from_checkpoint(back, out_type='raw').eval()
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x)[-1], ours)
+
+
+def test_pretraining_checkpoint_converts(pretrain_checkpoint, tmp_path,
+                                         monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    dst = str(tmp_path / 'vit.safetensors')
+    out = subprocess.run(
+        [sys.executable, 'tools/model_converters/semanticmim_to_timm.py',
+         pretrain_checkpoint, dst], cwd=REPO, capture_output=True,
+        text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    with open(str(tmp_path / 'vit.json')) as f:
+        cfg = json.load(f)
+    enc = SemanticMIMViT.from_checkpoint(pretrain_checkpoint,
+                                         out_type='raw').eval()
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(_timm(cfg, dst).forward_features(x),
+                                   enc(x)[-1], rtol=0, atol=1e-5)
+
+
+def test_finetuned_pooling_norm_and_classifier(tmp_path, monkeypatch):
+    """final_norm=False + ln2 (mmpretrain's fine-tuning layout) and its
+    classifier become timm's fc_norm and head: logits agree."""
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    enc = _encoder('vit', 4, final_norm=False, out_type='avg_featmap')
+    head = torch.nn.Linear(96, 5)
+    src = _save(enc, str(tmp_path / 'ft.pth'), 'backbone.', {
+        'head.layers.head.weight': head.weight.data,
+        'head.layers.head.bias': head.bias.data})
+    dst = str(tmp_path / 'ft.safetensors')
+    cfg = semanticmim_to_timm.convert(src, dst)
+    assert cfg['model_args']['fc_norm'] and \
+        cfg['model_args']['num_classes'] == 5
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(_timm(cfg, dst)(x), head(enc(x)[-1]),
+                                   rtol=0, atol=1e-5)
+
+
+def test_both_final_norms_need_a_choice(tmp_path):
+    enc = _encoder('vit', 2, out_type='avg_featmap')  # ln1 and ln2
+    src = _save(enc, str(tmp_path / 'both.pth'))
+    with pytest.raises(ValueError, match='--drop-pooling-norm'):
+        semanticmim_to_timm.convert(src, str(tmp_path / 'x.safetensors'))
+    cfg = semanticmim_to_timm.convert(src, str(tmp_path / 'x.safetensors'),
+                                      drop_pooling_norm=True)
+    assert not cfg['model_args']['fc_norm']
+
+
+def test_foreign_and_broken_files_are_refused(tmp_path):
+    from mmpretrain.models import VisionTransformer
+    vit = str(tmp_path / 'mmpretrain_vit.pth')
+    torch.save(dict(state_dict=VisionTransformer(
+        arch='deit-tiny', img_size=32, patch_size=4).state_dict()), vit)
+    junk = tmp_path / 'junk.pth'
+    junk.write_bytes(b'\x00not a checkpoint' * 50)
+    for path, msg in ((vit, 'holds no SemanticMIM encoder'),
+                      (str(junk), 'Cannot read checkpoint')):
+        proc = subprocess.run(
+            [sys.executable, 'tools/model_converters/semanticmim_to_timm.py',
+             path, str(tmp_path / 'out.safetensors')], cwd=REPO,
+            capture_output=True, text=True)
+        assert proc.returncode != 0 and msg in proc.stderr, proc.stderr
+        assert path in proc.stderr
+    assert not osp.exists(tmp_path / 'out.safetensors')
+
+
+def test_plain_timm_vit_with_registers(tmp_path, monkeypatch):
+    """A timm ViT with a class token and registers (no position for them,
+    layer scale, as DINOv2-style models) becomes an exact SemanticMIMViT."""
+    torch.manual_seed(0)
+    model = timm.create_model(
+        'vit_small_patch16_224', pretrained=False, img_size=32,
+        patch_size=4, embed_dim=96, depth=2, num_heads=3, reg_tokens=2,
+        no_embed_class=True, init_values=0.5, num_classes=0).eval()
+    with torch.no_grad():  # timm inits biases to zero: make them count
+        for name, p in model.named_parameters():
+            if 'bias' in name or 'norm' in name:
+                p.add_(torch.randn_like(p) * 0.1)
+    src = str(tmp_path / 'plain.pth')
+    torch.save(model.state_dict(), src)
+    dst = str(tmp_path / 'ours.pth')
+    meta = timm_to_semanticmim.convert(src, dst, num_heads=3)
+    assert meta['num_proxy_tokens'] == 3 and meta['layer_scale']
+    enc = SemanticMIMViT.from_checkpoint(dst, out_type='raw').eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(enc(x)[-1], model.forward_features(x),
+                                   rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match='nonzero key bias'):
+        timm_to_semanticmim.convert(src, dst, layer_type='beit')
+
+
+@pytest.mark.parametrize('layer_type', ['vit', 'beit'])
+def test_onnx_export_matches_pytorch(layer_type, tmp_path):
+    pytest.importorskip('onnxruntime')
+    import export_onnx
+    enc = _encoder(layer_type, 2, out_type='featmap')
+    src = _save(enc, str(tmp_path / 'enc.pth'))
+    out = str(tmp_path / 'enc.onnx')
+    model = export_onnx.export(src, out, dynamic_size=True)
+    err = export_onnx.check(model, out, [(1, 32, 32), (3, 48, 36)], 1e-4)
+    assert err < 1e-4
+    with pytest.raises(ValueError, match='untrained norm'):
+        export_onnx.export(src, out, out_type='avg_featmap')

@@ -1,0 +1,152 @@
+"""Export a SemanticMIM encoder to ONNX and check it with onnxruntime.
+
+The exported graph is the downstream encoder (proxies attend with the
+patches, then are left out of the output) with a dynamic batch axis and,
+with ``--dynamic-size``, dynamic height and width (multiples of the patch
+size; the position embedding is resized inside the graph as in PyTorch).
+
+Usage: python tools/deployment/export_onnx.py CKPT OUT
+           [--img-size H [W]] [--dynamic-size] [--out-type featmap]
+           [--opset 18] [--no-check] [--atol 1e-4]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import warnings
+
+import mmsemanticmim  # noqa: F401  (safe torch.load)
+import numpy as np
+import torch
+
+from mmsemanticmim.models.backbones import SemanticMIMViT
+from mmsemanticmim.models.backbones.checkpoint_meta import \
+    load_encoder_checkpoint
+from mmsemanticmim.utils import UnsafeCheckpointError
+
+
+class _Export(torch.nn.Module):
+    """One tensor out (the encoder returns a tuple)."""
+
+    def __init__(self, encoder: SemanticMIMViT) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)[-1]
+
+
+def build_encoder(ckpt: str, img_size=None, out_type: str = 'featmap'):
+    """The downstream encoder of ``ckpt`` in eval mode, loaded strictly."""
+    info = load_encoder_checkpoint(ckpt)
+    state, meta = info['state'], info['meta']
+    if out_type in ('avg_featmap', 'cls_token') and 'ln2.weight' not in state:
+        raise ValueError(
+            f'{ckpt} has no pooling norm (ln2: a pre-training or extracted '
+            f'checkpoint), so out_type={out_type!r} would export an '
+            "untrained norm: use --out-type featmap or raw.")
+    overrides = dict(out_type=out_type, final_norm='ln1.weight' in state)
+    if img_size is not None:
+        overrides['img_size'] = img_size
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # head count warning, said below
+        encoder = SemanticMIMViT.from_checkpoint(ckpt, **overrides)
+    if meta['num_heads_inferred']:
+        print(f'warning: {ckpt} does not record its head count; assuming '
+              f"{meta['num_heads']}.")
+    return encoder.eval()
+
+
+def export(ckpt: str, out: str, img_size=None, dynamic_size: bool = False,
+           out_type: str = 'featmap', opset: int = 18) -> SemanticMIMViT:
+    """Write ``out``; returns the PyTorch encoder it was made from."""
+    try:
+        import onnxscript  # noqa: F401  (torch.onnx's exporter)
+    except ImportError:
+        sys.exit('onnxscript is missing: pip install onnx onnxscript '
+                 'onnxruntime (or pip install -e .[optional])')
+    encoder = build_encoder(ckpt, img_size, out_type)
+    model = _Export(encoder)
+    H, W = encoder.img_size
+    p = encoder.patch_size
+    x = torch.randn(2, 3, H, W)
+    batch = torch.export.Dim('batch', min=1, max=1024)
+    dims = {0: batch}
+    if dynamic_size:
+        dims[2] = p * torch.export.Dim('grid_h', min=1, max=256)
+        dims[3] = p * torch.export.Dim('grid_w', min=1, max=256)
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(
+            model, (x, ),
+            out,
+            input_names=['images'],
+            output_names=['features'],
+            dynamic_shapes=({k: v for k, v in dims.items()}, ),
+            opset_version=opset,
+            external_data=False,
+            dynamo=True)
+    return encoder
+
+
+def check(encoder: SemanticMIMViT, out: str, sizes, atol: float) -> float:
+    """Largest |onnxruntime - PyTorch| over inputs of ``sizes``."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        sys.exit('onnxruntime is missing: pip install onnxruntime')
+    sess = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+    worst = 0.
+    for B, H, W in sizes:
+        x = torch.randn(B, 3, H, W)
+        with torch.no_grad():
+            ref = encoder(x)[-1].numpy()
+        got = sess.run(None, {'images': x.numpy()})[0]
+        if got.shape != ref.shape:
+            raise AssertionError(f'ONNX output {got.shape} != PyTorch '
+                                 f'{ref.shape} at input {(B, 3, H, W)}')
+        err = float(np.abs(got - ref).max())
+        print(f'input {(B, 3, H, W)}: max |onnx - torch| = {err:.2e}')
+        worst = max(worst, err)
+    if worst > atol:
+        raise AssertionError(f'{out} differs from PyTorch by {worst:.2e} > '
+                             f'{atol}')
+    return worst
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('ckpt', help='SemanticMIM checkpoint (any of ours)')
+    parser.add_argument('out', help='output .onnx file')
+    parser.add_argument('--img-size', type=int, nargs='+', metavar='S',
+                        help="export size H [W] (default: the checkpoint's)")
+    parser.add_argument('--dynamic-size', action='store_true',
+                        help='dynamic height and width (multiples of the '
+                        'patch size)')
+    parser.add_argument('--out-type', default='featmap',
+                        choices=SemanticMIMViT.OUT_TYPES)
+    parser.add_argument('--opset', type=int, default=18)
+    parser.add_argument('--no-check', action='store_true',
+                        help='skip the onnxruntime comparison')
+    parser.add_argument('--atol', type=float, default=1e-4)
+    args = parser.parse_args()
+    img_size = args.img_size
+    if img_size is not None and len(img_size) == 1:
+        img_size = img_size * 2
+    try:
+        encoder = export(args.ckpt, args.out, img_size, args.dynamic_size,
+                         args.out_type, args.opset)
+    except (ValueError, UnsafeCheckpointError) as e:
+        sys.exit(f'error: {e}')
+    print(f'wrote {args.out}')
+    if not args.no_check:
+        H, W = encoder.img_size
+        p = encoder.patch_size
+        sizes = [(1, H, W), (3, H, W)]
+        if args.dynamic_size:
+            sizes.append((2, H + 2 * p, W + p))
+        check(encoder, args.out, sizes, args.atol)
+
+
+if __name__ == '__main__':
+    main()
