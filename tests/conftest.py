@@ -36,6 +36,20 @@ def _scope():
     register_all_modules(init_default_scope=True)
 
 
+@pytest.fixture(autouse=True)
+def _restore_scope():
+    """A Runner built in-process from an mmseg / mmdet config leaves its
+    default scope current; later tests build in ours."""
+    yield
+    import uuid
+
+    from mmengine.registry import DefaultScope
+    current = DefaultScope.get_current_instance()
+    if current is None or current.scope_name != 'mmsemanticmim':
+        DefaultScope.get_instance(f'tests-{uuid.uuid4()}',
+                                  scope_name='mmsemanticmim')
+
+
 def write_ade_folder(root: str, n_train: int = 4, n_val: int = 2,
                      size: int = 64, seed: int = 0) -> str:
     """ADE20K layout: images/{training,validation}/*.jpg and label PNGs

@@ -37,3 +37,17 @@ def test_votes_are_temperature_weighted():
                         temperature=100.)
     # at a high temperature the two class-1 neighbours outvote it
     assert votes.argmax(1).item() == 1
+
+
+def test_chunks_give_the_same_votes():
+    """Test samples split into similarity blocks across a chunk boundary
+    vote exactly as in one block."""
+    from mmsemanticmim.evaluation import knn_predict
+    train = _clusters(seed=0)
+    test, _ = _clusters(n_per=7, seed=2)  # 35 samples: blocks of 8 + 3
+    whole = knn_predict(*train, test, 5, k=10, chunk=1024)
+    parts = knn_predict(*train, test, 5, k=10, chunk=8)
+    assert whole.shape == (35, 5)
+    # the same neighbours and votes (matmul blocking may move the last bit)
+    torch.testing.assert_close(parts, whole, rtol=1e-6, atol=0)
+    assert torch.equal(parts.argmax(1), whole.argmax(1))

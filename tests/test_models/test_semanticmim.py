@@ -4,7 +4,6 @@ import copy
 
 import pytest
 import torch
-from mmengine.config import ConfigDict
 from mmpretrain.structures import DataSample
 
 from mmsemanticmim.datasets import SemanticMIMMaskGenerator
@@ -221,9 +220,11 @@ def test_baseline_equals_mmpretrain_beit_abs_pos():
         target_generator=tokenizer))
     _copy_into(ours, theirs, {'backbone.cls_token': 'backbone.proxy_tokens'})
     # mmpretrain's DALL-E weights load too (same module): check they did.
-    for (k, v), w in zip(theirs.target_generator.state_dict().items(),
-                         ours.target_generator.state_dict().values()):
-        w.copy_(v)
+    theirs_tok = theirs.target_generator.state_dict()
+    ours_tok = ours.target_generator.state_dict()
+    assert theirs_tok.keys() == ours_tok.keys() and len(ours_tok) > 10
+    for k, v in theirs_tok.items():
+        assert torch.equal(ours_tok[k], v), k
     x, x2 = torch.randn(2, 3, 224, 224), torch.randn(2, 3, 112, 112)
     ds = samples(masks(2, 0.4, img_size=224, patch=16))
     theirs.eval(), ours.eval()
@@ -233,17 +234,60 @@ def test_baseline_equals_mmpretrain_beit_abs_pos():
     assert torch.allclose(a, b, atol=1e-5, rtol=0), (a, b)
 
 
-def test_semanticmim_differs_from_baseline():
-    """The bottleneck is not a no-op: same weights, different loss."""
-    base = tiny_model(bottleneck=False)
-    ours = tiny_model(bottleneck=True)
-    ours.backbone.load_state_dict(base.backbone.state_dict())
-    ours.head.load_state_dict(base.head.state_dict())
+def test_loss_equals_the_specs_forward_with_independent_pred_mask():
+    """model.loss against the spec's forward written per sample with boolean
+    masks and plain self-attention: encoder layer l over [P; V], then
+    reconstruction layer l as self-attention over [P_l; M_(l-1)] keeping
+    the [MASK] rows (which is what "keys/values [P_l; M_(l-1)]" means);
+    the predicted set is drawn independently of the hidden one. Attending
+    to visible tokens, to P_(l-1), or missing the position prior of [MASK]
+    would all change the number."""
+    model = tiny_model('beit')
+    Np = model.backbone.num_proxy_tokens
     x = torch.randn(2, 3, 32, 32)
-    ds = samples(masks(2, 0.5))
+    m = masks(2, 0.5, pred_ratio=0.25)
+    assert any(not torch.equal(d['mask'].bool() | d['pred_mask'].bool(),
+                               d['mask'].bool()) for d in m)
     with torch.no_grad():
-        assert not torch.allclose(base.loss(x, ds)['loss'],
-                                  ours.loss(x, ds)['loss'])
+        loss = model.loss(x, samples(m))['loss']
+        bb, neck, head = model.backbone, model.neck, model.head
+        patches = bb.patch_embed(x)[0] + bb.pos_embed[:, Np:]
+        proxies = bb.proxy_tokens + bb.pos_embed[:, :Np]
+        target = model.target_generator(x)
+        errors = []
+        for b, d in enumerate(m):
+            visible = ~d['mask'].flatten().bool()
+            pred = d['pred_mask'].flatten().bool()
+            seq = torch.cat((proxies[0], patches[b][visible]))[None]
+            queries = (bb.mask_token[0] + bb.pos_embed[0, Np:][pred])[None]
+            for enc_layer, rec_layer in zip(bb.layers, neck.layers):
+                seq = enc_layer(seq)
+                queries = rec_layer(torch.cat(
+                    (seq[:, :Np], queries), 1))[:, Np:]
+            out = head.predictor((bb.ln1(queries)[0], ))[0]
+            errors.append((out - target[b][pred])**2)
+        reference = torch.cat(errors).mean()
+    torch.testing.assert_close(loss, reference, rtol=0, atol=1e-6)
+
+
+def test_head_errors():
+    from mmsemanticmim.models import MaskedRegressionHead, MaskedTokenClsHead
+    reg = MaskedRegressionHead(
+        predictor=dict(type='LinearNeck', in_channels=48, out_channels=10,
+                       norm_cfg=None),
+        loss=dict(type='PixelReconstructionLoss', criterion='L2'))
+    index = torch.tensor([[0, 3]])
+    with pytest.raises(ValueError, match='set the predictor out_channels '
+                       'to 27'):
+        reg.loss(torch.randn(1, 2, 48), torch.randn(1, 16, 27), index)
+    cls = MaskedTokenClsHead(embed_dims=48, num_embed=8,
+                             loss=dict(type='CrossEntropyLoss'))
+    with pytest.raises(ValueError, match='tokenizer grid'):
+        # a 2x2 code grid cannot score patch 5
+        cls.loss(torch.randn(1, 2, 48), torch.randn(1, 8, 2, 2),
+                 torch.tensor([[1, 5]]))
+    ok = cls.loss(torch.randn(1, 2, 48), torch.randn(1, 8, 4, 4), index)
+    assert ok.ndim == 0 and torch.isfinite(ok)
 
 
 # ---------------------------------------------------------------- errors ---

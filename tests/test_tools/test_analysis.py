@@ -11,40 +11,109 @@ from helpers import REPO
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
 
 
-def test_visualize_attention_two_checkpoints(pretrain_checkpoint, tmp_path):
+@pytest.fixture(scope='module')
+def two_proxy_checkpoint(tmp_path_factory):
+    """A second, different encoder (2 proxies, random weights)."""
+    from mmsemanticmim.models import SemanticMIMViT
+    from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
+    torch.manual_seed(1)
+    enc = SemanticMIMViT(arch=dict(embed_dims=96, num_layers=4, num_heads=3,
+                                   feedforward_channels=384),
+                         img_size=32, patch_size=4, num_proxy_tokens=2,
+                         out_type='raw')
+    enc.init_weights()
+    path = str(tmp_path_factory.mktemp('two') / 'two.pth')
+    torch.save(dict(meta={META_KEY: enc.checkpoint_meta()},
+                    state_dict=enc.state_dict()), path)
+    return path
+
+
+def test_visualize_attention_two_checkpoints(pretrain_checkpoint,
+                                             two_proxy_checkpoint, tmp_path):
     import cv2
     from visualize_attention import visualize
     out = str(tmp_path / 'attn.png')
-    visualize([pretrain_checkpoint, pretrain_checkpoint], out,
-              sample='astronaut', img_size=32, layers=[0, 3],
-              names=['a', 'b'], subtract_proxy_mean=True)
+    visualize([pretrain_checkpoint, two_proxy_checkpoint], out,
+              sample='astronaut', img_size=32, layers=[0, 2, 3],
+              names=['a', 'b'], queries=[(0.1, 0.1), (0.5, 0.5),
+                                         (0.9, 0.2)])
     img = cv2.imread(out)
-    # 2 queries + 4 proxies rows; 2 x (image + 2 layers) columns, 1.6 in
-    # at 100 dpi per cell
-    assert img.shape[:2] == (6 * 160, 6 * 160)
-    assert img.std() > 10  # not blank
+    # rows: 3 queries + the larger proxy count (4); columns: per checkpoint
+    # the image and 3 layers; 1.6 in at 100 dpi per cell
+    assert img.shape[:2] == (7 * 160, 8 * 160)
+    left, right = img[:, :4 * 160], img[:, 4 * 160:]
+    # the second checkpoint has 2 proxies: its last 2 rows are empty
+    assert left[-160:].std() > 10 and right[-160:].std() < 1
+    assert np.abs(left.astype(int) - right.astype(int)).mean() > 5
 
 
-def test_attention_maps_are_distributions(pretrain_checkpoint):
+def test_attention_rows_and_proxy_mean_subtraction(pretrain_checkpoint):
+    from visualize_attention import attention_rows
+
     from mmsemanticmim.models import SemanticMIMViT
     enc = SemanticMIMViT.from_checkpoint(pretrain_checkpoint, out_type='raw')
-    maps = enc.attention_maps(torch.randn(1, 3, 32, 32))
-    assert len(maps) == 4 and maps[0].shape == (1, 68, 68)
-    assert torch.allclose(maps[2].sum(-1), torch.ones(1, 68), atol=1e-5)
+    img = np.random.RandomState(0).randint(0, 255, (32, 32, 3), np.uint8)
+    queries = [(0.3, 0.6), (0.99, 0.0)]
+    plain, cells = attention_rows(enc, img, queries, [1, 3], False)
+    centred, _ = attention_rows(enc, img, queries, [1, 3], True)
+    assert cells == [(2, 4), (7, 0)]  # 8 x 8 grid, row-major
+    assert [p.shape for p in plain] == [(2 + 4, 8, 8)] * 2
+    for a, b in zip(plain, centred):
+        proxy_mean = a[2:].mean(0)
+        assert torch.allclose(b[:2], a[:2] - proxy_mean, atol=1e-7)
+        assert torch.equal(b[2:], a[2:])  # proxies' own rows untouched
+        # a query row is its attention over the patches (proxies left out)
+        assert (a[:2].flatten(1).sum(1) < 1).all()
+
+
+def test_attention_maps_match_the_layers_attention(pretrain_checkpoint):
+    """The maps are the attention the forward uses: per layer, on that
+    layer's input, per-head weights times the values, projected, equal the
+    layer's fused (SDPA) attention output; the maps average the heads."""
+    from mmsemanticmim.models import SemanticMIMViT
+    enc = SemanticMIMViT.from_checkpoint(pretrain_checkpoint,
+                                         out_type='raw').eval()
+    x = torch.randn(2, 3, 32, 32)
+    maps = enc.attention_maps(x)
+    assert len(maps) == 4 and maps[0].shape == (2, 68, 68)
+    inputs = []
+    hooks = [layer.register_forward_pre_hook(
+        lambda m, args: inputs.append(args[0])) for layer in enc.layers]
+    with torch.no_grad():
+        enc(x)
+    for h in hooks:
+        h.remove()
+    for layer, tokens, avg in zip(enc.layers, inputs, maps):
+        with torch.no_grad():
+            normed = layer.ln1(tokens)
+            per_head = layer.attention_map(tokens)
+            _, _, v = layer.attn.project(normed)
+            implied = layer.attn.proj(
+                (per_head @ v).transpose(1, 2).flatten(2))
+            fused = layer.attn(normed)
+        torch.testing.assert_close(implied, fused, rtol=0, atol=1e-5)
+        torch.testing.assert_close(avg, per_head.mean(1), rtol=0, atol=0)
 
 
 def test_eval_frozen_features(pretrain_checkpoint, cls_folder, tmp_path):
+    """cls_folder's val split is a copy of train: each test image's nearest
+    neighbour is itself (k-NN 100%) and the probe fits its own training
+    set (100%). Misaligned features / labels would not."""
     import cv2
     from eval_frozen_features import evaluate, frozen_encoder
+    from mmsemanticmim.evaluation import extract_features
     tsne = str(tmp_path / 'tsne.png')
     for random_init in (False, True):
-        res = evaluate(frozen_encoder(pretrain_checkpoint, random_init),
-                       cls_folder, 32, [127.] * 3, [64.] * 3,
+        enc = frozen_encoder(pretrain_checkpoint, random_init)
+        res = evaluate(enc, cls_folder, 32, [127.] * 3, [64.] * 3,
                        train_split='train', test_split='val', tsne=tsne)
-        assert set(res) == {'knn', 'linear'}
-        assert all(0 <= v <= 100 for v in res.values())
+        assert res == {'knn': 100.0, 'linear': 100.0}
+    feats, labels = extract_features(enc, cls_folder, 'val', 32, [127.] * 3,
+                                     [64.] * 3)
+    assert feats.shape == (16, 96) and labels.tolist() == [0] * 8 + [1] * 8
     img = cv2.imread(tsne)
     assert img is not None and img.shape[:2] == (500, 500)
+    assert img.std() > 10
 
 
 def test_random_init_differs_from_checkpoint(pretrain_checkpoint):

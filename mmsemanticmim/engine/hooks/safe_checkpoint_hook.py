@@ -10,6 +10,7 @@ from mmengine.logging import HistoryBuffer
 from mmsemanticmim.registry import HOOKS
 
 _BUFFER_TAG = '__history_buffer__'
+_NDARRAY_TAG = '__ndarray__'
 
 
 def to_weights_only(obj: Any) -> Any:
@@ -17,9 +18,9 @@ def to_weights_only(obj: Any) -> Any:
 
     mmengine 0.10.7 saves its message hub as ``HistoryBuffer`` objects holding
     numpy arrays (open-mmlab/mmengine#1655), which the safe unpickler of
-    torch >= 2.6 rejects. Buffers become tagged dicts of tensors, numpy arrays
-    become tensors and numpy scalars Python numbers; :func:`from_weights_only`
-    restores the buffers.
+    torch >= 2.6 rejects. Buffers and numpy arrays become tagged dicts of
+    tensors, numpy scalars Python numbers; :func:`from_weights_only` restores
+    the buffers and the arrays (same dtype and values).
     """
     if isinstance(obj, HistoryBuffer):
         log, count = obj.data
@@ -31,8 +32,9 @@ def to_weights_only(obj: Any) -> Any:
             'max_length': int(obj.max_length),
         }
     if isinstance(obj, np.ndarray):
-        return torch.from_numpy(obj.copy()) if obj.dtype != object else \
-            [to_weights_only(x) for x in obj.tolist()]
+        if obj.dtype.kind not in 'biufc':  # objects, strings: plain lists
+            return [to_weights_only(x) for x in obj.tolist()]
+        return {_NDARRAY_TAG: True, 'data': torch.from_numpy(obj.copy())}
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, OrderedDict):
@@ -51,6 +53,8 @@ def from_weights_only(obj: Any) -> Any:
             return HistoryBuffer(obj['log_history'].tolist(),
                                  obj['count_history'].tolist(),
                                  obj['max_length'])
+        if obj.get(_NDARRAY_TAG, False):
+            return obj['data'].numpy()
         return type(obj)((k, from_weights_only(v)) for k, v in obj.items())
     if isinstance(obj, list):
         return [from_weights_only(v) for v in obj]
@@ -76,14 +80,14 @@ class SafeCheckpointHook(Hook):
         checkpoint.update(converted)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if 'message_hub' in checkpoint:
-            checkpoint['message_hub'] = from_weights_only(
-                checkpoint['message_hub'])
+        for key in ('message_hub', 'meta'):
+            if key in checkpoint:
+                checkpoint[key] = from_weights_only(checkpoint[key])
 
 
 def add_checkpoint_hooks(cfg) -> None:
-    """Append :class:`SafeCheckpointHook` and ``BackboneMetaHook`` to
-    ``cfg.custom_hooks`` where absent.
+    """Append :class:`SafeCheckpointHook`, ``BackboneMetaHook`` and
+    ``NonFiniteLossHook`` to ``cfg.custom_hooks`` where absent.
 
     Args:
         cfg (mmengine.Config): The config a tool is about to run; its scope
@@ -91,7 +95,8 @@ def add_checkpoint_hooks(cfg) -> None:
     """
     hooks = list(cfg.get('custom_hooks', None) or [])
     names = {h.get('type') for h in hooks}
-    for name in ('SafeCheckpointHook', 'BackboneMetaHook'):
+    for name in ('SafeCheckpointHook', 'BackboneMetaHook',
+                 'NonFiniteLossHook'):
         if not names & {name, f'mmsemanticmim.{name}'}:
             hooks.append(dict(type=f'mmsemanticmim.{name}'))
     cfg.custom_hooks = hooks

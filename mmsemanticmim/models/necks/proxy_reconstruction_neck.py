@@ -3,6 +3,7 @@ from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
@@ -30,6 +31,8 @@ class ProxyReconstructionNeck(BaseModule):
         drop_path_rate (float): Stochastic depth, linear over the layers (the
             encoder's schedule).
         norm_cfg (dict): Norm layers.
+        with_cp (bool): Activation checkpointing of each layer in training
+            (recomputed in backward; same numbers, less memory).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -40,8 +43,10 @@ class ProxyReconstructionNeck(BaseModule):
                  drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         if isinstance(arch, str):
             if arch.lower() not in VisionTransformer.arch_zoo:
                 raise ValueError(f'Unknown arch {arch!r}')
@@ -95,6 +100,11 @@ class ProxyReconstructionNeck(BaseModule):
                 f'The reconstruction stack has {self.num_layers} layers but '
                 f'got {len(proxy_states)} proxy states: give the neck the '
                 'same arch as the backbone.')
+        checkpoint = self.with_cp and self.training and torch.is_grad_enabled()
         for layer, proxies in zip(self.layers, proxy_states):
-            mask_tokens = layer(mask_tokens, prefix=proxies)
+            if checkpoint:
+                mask_tokens = cp.checkpoint(
+                    layer, mask_tokens, proxies, use_reentrant=False)
+            else:
+                mask_tokens = layer(mask_tokens, prefix=proxies)
         return mask_tokens

@@ -32,6 +32,9 @@ class SemanticMIM(BaseSelfSupervisor):
             target view (DALL-E tokens, HOG); None regresses the target view
             itself (handled by the head).
         bottleneck (bool): SemanticMIM (True) or the baseline (False).
+        with_cp (bool, optional): Activation checkpointing of every layer of
+            both stacks (sets ``with_cp`` of the backbone and the neck): one
+            key for the whole model. None leaves each as configured.
         data_preprocessor (dict, optional): ``SelfSupDataPreprocessor``, or
             ``TwoNormDataPreprocessor`` for a second (tokenizer) view.
         init_cfg (dict, optional): Initialisation config.
@@ -43,6 +46,7 @@ class SemanticMIM(BaseSelfSupervisor):
                  head: Optional[dict] = None,
                  target_generator: Optional[dict] = None,
                  bottleneck: bool = True,
+                 with_cp: Optional[bool] = None,
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -64,6 +68,10 @@ class SemanticMIM(BaseSelfSupervisor):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.bottleneck = bottleneck
+        if with_cp is not None:
+            self.backbone.with_cp = with_cp
+            if self.with_neck:
+                self.neck.with_cp = with_cp
         if self.target_generator is not None:
             # A fixed tokenizer / feature extractor: never trained, and no
             # unused parameters for DDP to look for.

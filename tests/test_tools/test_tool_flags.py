@@ -1,0 +1,157 @@
+"""Command-line flags of the tools, and smoke runs of the benchmark and the
+study at tiny size (so that they cannot rot unnoticed)."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from helpers import REPO, TINY_CONFIGS
+
+ENV = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
+sys.path.insert(0, osp.join(REPO, 'tools'))
+
+
+def _train_args(monkeypatch, *argv, data_root=None):
+    import train
+    if data_root:
+        if '--cfg-options' not in argv:
+            argv = (*argv, '--cfg-options')
+        argv = (*argv, f'train_dataloader.dataset.data_root={data_root}')
+    monkeypatch.setattr(sys, 'argv', ['train.py', TINY_CONFIGS['maskfeat'],
+                                      *argv])
+    args = train.parse_args()
+    from mmengine.config import Config
+    return train, args, train.merge_args(Config.fromfile(args.config), args)
+
+
+def test_train_flags_fold_into_the_config(monkeypatch, tmp_path,
+                                          image_folder):
+    _, _, cfg = _train_args(monkeypatch, data_root=image_folder)
+    assert cfg.optim_wrapper.get('type', 'OptimWrapper') == 'OptimWrapper'
+    assert not cfg.get('resume', False)
+    assert 'auto_scale_lr' not in cfg  # the tiny configs have none
+
+    with pytest.raises(ValueError, match='--auto-scale-lr needs '
+                       'auto_scale_lr'):
+        _train_args(monkeypatch, '--auto-scale-lr', data_root=image_folder)
+    _, _, cfg = _train_args(monkeypatch, '--amp', '--auto-scale-lr',
+                            '--resume', 'some/epoch_3.pth', '--work-dir',
+                            str(tmp_path), '--non-strict', '--cfg-options',
+                            'auto_scale_lr.base_batch_size=64',
+                            data_root=image_folder)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    assert cfg.resume is True and cfg.load_from == 'some/epoch_3.pth'
+    assert cfg.auto_scale_lr == dict(base_batch_size=64, enable=True)
+    assert cfg.work_dir == str(tmp_path)
+    assert cfg.strict_load is False
+    # the checkpoint, meta and divergence hooks are always there
+    types = {h['type'].split('.')[-1] for h in cfg.custom_hooks}
+    assert {'SafeCheckpointHook', 'BackboneMetaHook',
+            'NonFiniteLossHook'} <= types
+
+    _, _, cfg = _train_args(monkeypatch, '--resume', data_root=image_folder)
+    assert cfg.resume is True and cfg.load_from is None  # latest
+    assert not cfg.auto_resume
+    _, _, cfg = _train_args(monkeypatch, '--auto-resume',
+                            data_root=image_folder)
+    assert cfg.resume is True and cfg.auto_resume is True
+
+    with pytest.raises(ValueError, match='--amp needs an OptimWrapper'):
+        _train_args(monkeypatch, '--amp', '--cfg-options',
+                    'optim_wrapper.type=ApexOptimWrapper',
+                    data_root=image_folder)
+
+
+class _Code:
+    """Pickles into a call of print: code that would run on load."""
+
+    def __reduce__(self):
+        return (print, ('code ran',))
+
+
+def test_trust_checkpoint_flag_opens_only_the_named_file(monkeypatch,
+                                                         tmp_path,
+                                                         image_folder):
+    from mmsemanticmim.utils import UnsafeCheckpointError, compat
+    monkeypatch.setenv(compat.TRUST_ENV, '')  # restored after the test
+    trusted, other = str(tmp_path / 'trusted.pth'), str(tmp_path / 'x.pth')
+    for p in (trusted, other):
+        torch.save({'state_dict': {}, 'obj': _Code()}, p)
+    train, args, _ = _train_args(monkeypatch, '--trust-checkpoint', trusted,
+                                 data_root=image_folder)
+    ran = []
+    monkeypatch.setattr(train, 'build_runner',
+                        lambda cfg: ran.append(cfg) or
+                        type('R', (), {'train': lambda s: 0})())
+    train.main()
+    assert ran
+    torch.load(trusted)  # opted in: full unpickling
+    with pytest.raises(UnsafeCheckpointError, match='--trust-checkpoint'):
+        torch.load(other)
+
+
+def _run(cmd, **kw):
+    return subprocess.run(cmd, cwd=REPO, env=dict(ENV, **kw),
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_test_py_missing_checkpoint_names_it(tmp_path):
+    missing = str(tmp_path / 'nope.pth')
+    proc = _run([sys.executable, 'tools/test.py', TINY_CONFIGS['maskfeat'],
+                 missing])
+    assert proc.returncode != 0
+    assert f'checkpoint {missing} not found' in proc.stderr
+
+
+def test_downstream_launcher_prefix_and_missing_checkpoint(tmp_path):
+    script = 'tools/benchmarks/dist_train_downstream.sh'
+    ckpt = tmp_path / 'backbone.pth'
+    proc = _run(['bash', script, 'CONFIG.py', str(ckpt), '0'])
+    assert proc.returncode == 2
+    assert f'pre-training checkpoint {ckpt} not found' in proc.stderr
+    ckpt.write_bytes(b'')
+    # PYTHON=echo prints the train.py command instead of running it
+    default = _run(['bash', script, 'CONFIG.py', str(ckpt), '0', '--amp'],
+                   PYTHON='echo').stdout.split()
+    assert default == [
+        osp.join(REPO, 'tools/train.py'), 'CONFIG.py', '--amp',
+        '--cfg-options', 'model.backbone.init_cfg.type=Pretrained',
+        f'model.backbone.init_cfg.checkpoint={ckpt}',
+        'model.backbone.init_cfg.prefix=backbone.']
+    extracted = _run(['bash', script, 'CONFIG.py', str(ckpt), '0'],
+                     PYTHON='echo', PREFIX='').stdout.split()
+    assert extracted[-1] == 'model.backbone.init_cfg.prefix='
+
+
+def test_pretrain_speed_smoke():
+    proc = _run([sys.executable, 'tools/benchmarks/pretrain_speed.py',
+                 '--device', 'cpu', '--batch-size', '1', '--steps', '1',
+                 '--warmup', '0', '--no-memory', '--targets', 'maskfeat'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    for name in ('semanticmim-maskfeat', 'mmpretrain-maskfeat'):
+        assert name in out
+    ratio = [line for line in out.splitlines()
+             if line.startswith('ratio maskfeat: time')]
+    assert ratio and float(ratio[0].split()[3].rstrip('x,')) > 0
+
+
+def test_study_smoke(cls_folder, tmp_path):
+    work = str(tmp_path / 'study')
+    proc = _run([sys.executable, 'tools/analysis/semanticmim_study.py',
+                 '--work-dir', work, '--data-root', cls_folder, '--epochs',
+                 '2', '--seeds', '0'])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    table = open(osp.join(work, 'results.md')).read()
+    for arm in ('SemanticMIM (HOG)', 'baseline (HOG)', 'SemanticMIM (pixel)',
+                'baseline (pixel)', 'random init'):
+        assert f'| {arm} |' in table
+    import json
+    results = json.load(open(osp.join(work, 'results.json')))
+    assert all(len(v) == 1 and {'knn', 'linear'} <= set(v[0])
+               for v in results.values())
+    assert osp.exists(osp.join(work, 'attention_maskfeat_side-by-side.png'))
