@@ -5,10 +5,11 @@ import os
 import os.path as osp
 
 import mmsemanticmim  # noqa: F401  (compat guards before any other import)
+import torch
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
+from mmsemanticmim.engine import (backbone_from_checkpoint, build_runner,
+                                  is_readable_checkpoint, prepare_config)
 from mmsemanticmim.utils import trust_checkpoint
 
 
@@ -18,6 +19,10 @@ def parse_args():
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where to write logs and metrics')
     parser.add_argument('--out', help='dump predictions to this pickle file')
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='evaluate even if the checkpoint does not fit the model: what '
+        'fits is loaded, and a warning is printed beside the metrics')
     parser.add_argument(
         '--trust-checkpoint',
         action='append',
@@ -43,9 +48,13 @@ def main():
         trust_checkpoint(path)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} not found')
+    if not is_readable_checkpoint(args.checkpoint):
+        torch.load(args.checkpoint)  # raises, naming the file and why
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # None encoder settings come from the checkpoint under test
+    backbone_from_checkpoint(cfg, args.checkpoint)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
@@ -59,11 +68,18 @@ def main():
             cfg.test_evaluator, dict) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(
             dict(type='DumpResults', out_file_path=args.out))
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
+    prepare_config(cfg)
+    runner = build_runner(cfg, strict_load=not args.non_strict)
     metrics = runner.test()
     print({k: float(v) if hasattr(v, '__float__') else v
            for k, v in metrics.items()})
+    report = getattr(runner, 'load_report', None)
+    if report:
+        print(f"WARNING: these metrics are of a partially loaded model "
+              f"(--non-strict): {len(report['missing'])} missing, "
+              f"{len(report['unexpected'])} unexpected and "
+              f"{len(report['mismatched'])} mismatched keys of "
+              f"{report['checkpoint']} (see the log).")
 
 
 if __name__ == '__main__':

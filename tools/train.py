@@ -8,10 +8,8 @@ import os.path as osp
 import mmsemanticmim  # noqa: F401  (compat guards before any other import)
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-from mmsemanticmim.engine import add_checkpoint_hooks
+from mmsemanticmim.engine import build_runner, prepare_config
 from mmsemanticmim.utils import trust_checkpoint
 
 
@@ -25,7 +23,17 @@ def parse_args():
         type=str,
         const='auto',
         help='resume from this checkpoint; without a path, from the latest '
-        'checkpoint in the work dir')
+        'readable checkpoint in the work dir (an error if there is none)')
+    parser.add_argument(
+        '--auto-resume',
+        action='store_true',
+        help='resume from the latest readable checkpoint in the work dir if '
+        'there is one, else start from scratch (for preemptible jobs)')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load_from: load the weights that fit and warn about the rest '
+        '(default: a checkpoint that does not fit is an error)')
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument(
@@ -67,6 +75,18 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
 
+    if args.resume == 'auto' or args.auto_resume:
+        cfg.resume = True
+        cfg.load_from = None
+        cfg.auto_resume = bool(args.auto_resume)
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.non_strict:
+        cfg.strict_load = False
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
@@ -74,19 +94,13 @@ def merge_args(cfg: Config, args) -> Config:
                              f'{wrapper}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
-
     if args.auto_scale_lr:
+        if not cfg.get('auto_scale_lr', None):
+            raise ValueError(
+                f'--auto-scale-lr needs auto_scale_lr=dict(base_batch_size='
+                f'...) in {args.config}: add it, or --cfg-options '
+                'auto_scale_lr.base_batch_size=N')
         cfg.auto_scale_lr.enable = True
-
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.launcher != 'none' and not torch.cuda.is_available():
         # CPU DDP: mmengine's wrapper pins device_ids to the local rank,
         # which only GPU modules accept; CPU modules need device_ids=None.
@@ -95,7 +109,7 @@ def merge_args(cfg: Config, args) -> Config:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
-    add_checkpoint_hooks(cfg)
+    prepare_config(cfg)
     return cfg
 
 
@@ -104,11 +118,7 @@ def main():
     for path in args.trust_checkpoint:
         trust_checkpoint(path)
     cfg = merge_args(Config.fromfile(args.config), args)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

@@ -1,2 +1,12 @@
+from .checkpoints import (CheckpointMisfitError, is_readable_checkpoint,
+                          newest_readable_checkpoint)
 from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
+from .runners import (NothingToResumeError, SafeRunner,
+                      backbone_from_checkpoint, build_runner, prepare_config)
+
+__all__ = [
+    'SafeRunner', 'NothingToResumeError', 'CheckpointMisfitError',
+    'is_readable_checkpoint', 'newest_readable_checkpoint', 'build_runner',
+    'prepare_config', 'backbone_from_checkpoint'
+]

@@ -31,6 +31,33 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     could rebuild."""
 
 
+class CorruptCheckpointError(ValueError):
+    """A checkpoint file that is empty, truncated or not a torch file."""
+
+
+def is_whole_torch_file(f: Any) -> bool:
+    """Whether ``f`` is a complete ``torch.save`` file.
+
+    torch writes a zip archive whose directory comes last, so a file cut
+    short by a crash (or one that is not a checkpoint at all) fails to open
+    as a zip; only the directory is read, not the tensors.
+    """
+    import zipfile
+    try:
+        with zipfile.ZipFile(f) as z:
+            return any(n.endswith('data.pkl') for n in z.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def _starts_as_pickle(path: str) -> bool:
+    """A plain pickle (protocol >= 2), e.g. a legacy torch file: the safe
+    unpickler read into it and refused what it found."""
+    with open(path, 'rb') as f:
+        head = f.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
 def trust_checkpoint(path: str) -> None:
     """Allow ``path`` to be loaded with full unpickling (``weights_only=False``).
 
@@ -63,19 +90,35 @@ def safe_torch_load(f: Any, *args, weights_only: Optional[bool] = None,
     except those the user named with ``--trust-checkpoint``; a file that needs
     more is refused with a message naming it and the opt-in.
     """
-    if _is_trusted(f):
-        return _torch_load(f, *args, weights_only=False, **kwargs)
+    name = f if isinstance(f, (str, os.PathLike)) else None
     try:
+        if _is_trusted(f):
+            return _torch_load(f, *args, weights_only=False, **kwargs)
         return _torch_load(f, *args, weights_only=True, **kwargs)
-    except pickle.UnpicklingError as e:
-        name = f if isinstance(f, (str, os.PathLike)) else '<stream>'
+    except FileNotFoundError:
+        raise
+    except Exception as e:
+        if name is not None and osp.isfile(name) and \
+                not is_whole_torch_file(name) and \
+                not (isinstance(e, pickle.UnpicklingError)
+                     and _starts_as_pickle(name)):
+            size = osp.getsize(name)
+            raise CorruptCheckpointError(
+                f'Cannot read checkpoint {name} ({size} bytes): it is '
+                + ('empty' if size == 0 else 'truncated (e.g. by a crash '
+                   'while saving) or not a file written by torch.save')
+                + f'. Use another checkpoint. Details: {type(e).__name__}: '
+                f'{e}') from None
+        if not isinstance(e, pickle.UnpicklingError):
+            raise
         raise UnsafeCheckpointError(
-            f'Refusing to load checkpoint {name}: it holds Python objects '
-            'that only a full unpickle could rebuild, and unpickling can run '
-            'arbitrary code. Checkpoints written by mmsemanticmim never need '
-            'this. If you trust where this file came from, pass '
-            f'`--trust-checkpoint {name}` to the tool (or add the path to the '
-            f'{TRUST_ENV} environment variable). Details: {e}') from None
+            f'Refusing to load checkpoint {name or "<stream>"}: it holds '
+            'Python objects that only a full unpickle could rebuild, and '
+            'unpickling can run arbitrary code. Checkpoints written by '
+            'mmsemanticmim never need this. If you trust where this file '
+            f'came from, pass `--trust-checkpoint {name or "FILE"}` to the '
+            f'tool (or add the path to the {TRUST_ENV} environment '
+            f'variable). Details: {e}') from None
 
 
 def _guard_torchvision_fake_ops() -> None:

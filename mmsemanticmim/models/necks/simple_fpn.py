@@ -81,3 +81,52 @@ class SimpleFPN(BaseModule):
         while len(outs) < self.num_outs:
             outs.append(F.max_pool2d(outs[-1], 1, stride=2))
         return tuple(outs)
+
+
+def check_pyramid_strides(model_cfg) -> None:
+    """Refuse a detector whose SimpleFPN strides disagree with its heads.
+
+    SimpleFPN turns the encoder's stride (its patch size) into levels of
+    stride ``patch / 4, patch / 2, patch, 2 * patch`` and extra levels
+    doubling on; the RPN anchors and the RoI extractors must name the same
+    strides, or training runs silently on mismatched levels.
+
+    Args:
+        model_cfg (dict): A detector config (``model``); anything without a
+            SimpleFPN neck is left alone.
+
+    Raises:
+        ValueError: Naming the config keys and the strides they must have.
+    """
+    neck = model_cfg.get('neck') or {}
+    if not str(neck.get('type', '')).endswith('SimpleFPN'):
+        return
+    patch = (model_cfg.get('backbone') or {}).get('patch_size', 16)
+    num_outs = neck.get('num_outs', 5)
+    want = [patch / 4, patch / 2, patch, patch * 2]
+    while len(want) < num_outs:
+        want.append(want[-1] * 2)
+    want = [int(s) if float(s).is_integer() else s for s in want]
+    if patch % 4:
+        raise ValueError(
+            f'model.backbone.patch_size={patch}: SimpleFPN upsamples the '
+            'patch grid 4x, so the patch size must be a multiple of 4.')
+    found = {}
+    rpn = model_cfg.get('rpn_head') or {}
+    anchors = (rpn.get('anchor_generator') or {}).get('strides')
+    if anchors is not None:
+        found['model.rpn_head.anchor_generator.strides'] = (
+            [s if isinstance(s, (int, float)) else s[0] for s in anchors],
+            want)
+    roi = model_cfg.get('roi_head') or {}
+    for name in ('bbox_roi_extractor', 'mask_roi_extractor'):
+        strides = (roi.get(name) or {}).get('featmap_strides')
+        if strides is not None:
+            found[f'model.roi_head.{name}.featmap_strides'] = (
+                list(strides), want[:len(strides)])
+    for key, (got, need) in found.items():
+        if list(got) != list(need):
+            raise ValueError(
+                f'SimpleFPN on a patch-{patch} encoder gives feature strides '
+                f'{want}, but {key}={list(got)}: set it to {need} (or change '
+                'model.backbone.patch_size / model.neck.num_outs).')

@@ -1,0 +1,118 @@
+"""Fail before training when a data set's folder is missing, empty or laid
+out differently from what its config reads.
+
+mmseg / mmdet / mmpretrain data sets report an empty or mis-laid folder late
+and obscurely (``need at least one array to concatenate``, an empty
+sampler); this check runs in the tools, before anything is built, and says
+which folder was expected to hold what.
+"""
+import os
+import os.path as osp
+from typing import Iterator, Optional
+
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp',
+                  '.ppm', '.pgm')
+
+LAYOUTS = {
+    'seg': ('{root}/{img}/*{img_suffix} images and {root}/{seg}/*{seg_suffix}'
+            ' label maps of the same names (ADE20K: images/training, '
+            'annotations/training, images/validation, '
+            'annotations/validation)'),
+    'coco': ('a COCO json at {ann} and its images under {root}/{img} '
+             '(e.g. annotations/instances_train2017.json and train2017/)'),
+    'folder': ('one sub-folder of images per class under {root}/{prefix} '
+               '(e.g. train/n01440764/*.JPEG), or an ann_file list'),
+}
+
+
+class DataRootError(FileNotFoundError):
+    """A data set folder that is missing, empty or mis-laid."""
+
+
+def _datasets(cfg) -> Iterator[tuple]:
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(split, None)
+        if not loader or not loader.get('dataset'):
+            continue
+        stack = [loader['dataset']]
+        while stack:
+            ds = stack.pop()
+            if 'datasets' in ds:
+                stack.extend(ds['datasets'])
+            elif 'dataset' in ds:
+                stack.append(ds['dataset'])
+            else:
+                yield split, ds
+
+
+def _join(root: Optional[str], path: str) -> str:
+    return path if not root or osp.isabs(path) else osp.join(root, path)
+
+
+def _has_files(folder: str, suffixes) -> bool:
+    if not osp.isdir(folder):
+        return False
+    for _, _, files in os.walk(folder):
+        if any(f.lower().endswith(suffixes) for f in files):
+            return True
+    return False
+
+
+def _fail(split: str, ds: dict, what: str, layout: str, **kw) -> None:
+    raise DataRootError(
+        f'{split}.dataset ({ds.get("type")}): {what}. Expected '
+        + LAYOUTS[layout].format(**kw)
+        + f'. Set {split}.dataset.data_root (now {ds.get("data_root")!r}).')
+
+
+def check_data_roots(cfg) -> None:
+    """Check every data set of the config's train/val/test dataloaders.
+
+    Args:
+        cfg (mmengine.Config): The config a tool is about to run.
+
+    Raises:
+        DataRootError: Naming the split, the folder and the layout expected.
+    """
+    for split, ds in _datasets(cfg):
+        kind = str(ds.get('type', '')).split('.')[-1]
+        root = ds.get('data_root', None) or ''
+        raw_prefix = ds.get('data_prefix', None) or {}
+        prefix = raw_prefix if isinstance(raw_prefix, dict) else {}
+        ann = ds.get('ann_file', None) or ''
+        if root and not osp.isdir(root):
+            _fail(split, ds, f'data_root {root} does not exist', 'folder'
+                  if kind not in ('CocoDataset', ) else 'coco',
+                  root=root, prefix=raw_prefix, ann=ann, img='')
+        if 'seg_map_path' in prefix:  # mmseg's BaseSegDataset family
+            img = _join(root, prefix.get('img_path', ''))
+            seg = _join(root, prefix['seg_map_path'])
+            kw = dict(root=root, img=prefix.get('img_path', ''),
+                      seg=prefix['seg_map_path'],
+                      img_suffix=ds.get('img_suffix', '.jpg'),
+                      seg_suffix=ds.get('seg_map_suffix', '.png'))
+            if not _has_files(img, IMAGE_SUFFIXES):
+                _fail(split, ds, f'no images in {img}', 'seg', **kw)
+            if not _has_files(seg, IMAGE_SUFFIXES):
+                _fail(split, ds, f'no label maps in {seg}', 'seg', **kw)
+        elif kind.endswith('CocoDataset') or (
+                ann.endswith('.json') and 'img' in prefix):
+            ann_path = _join(root, ann)
+            img = _join(root, prefix.get('img', ''))
+            kw = dict(root=root, ann=ann_path, img=prefix.get('img', ''))
+            if not osp.isfile(ann_path):
+                _fail(split, ds, f'annotation file {ann_path} not found',
+                      'coco', **kw)
+            if not _has_files(img, IMAGE_SUFFIXES):
+                _fail(split, ds, f'no images in {img}', 'coco', **kw)
+        elif kind in ('CustomDataset', 'ImageNet', 'ImageNet21k'):
+            sub = raw_prefix if isinstance(raw_prefix, str) else \
+                prefix.get('img_path', '')
+            folder = _join(root, sub)
+            if ann:
+                if not osp.isfile(_join(root, ann)):
+                    _fail(split, ds, f'ann_file {_join(root, ann)} not '
+                          'found', 'folder', root=root, prefix=sub)
+            elif not _has_files(folder, IMAGE_SUFFIXES):
+                _fail(split, ds, f'no images under {folder}', 'folder',
+                      root=root, prefix=sub)

@@ -1,0 +1,128 @@
+"""Checkpoint rules every tool shares: is a file readable, does it fit the
+model, and which encoder does it hold.
+
+mmengine loads ``load_from`` non-strictly and reports misfits only in the
+log; here a misfit is an error naming the keys, the checkpoint's encoder
+meta and the config keys to change (see :class:`SafeRunner`).
+"""
+import glob
+import os
+import os.path as osp
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from mmsemanticmim.models.backbones.checkpoint_meta import (META_KEY,
+                                                            meta_mismatches)
+from mmsemanticmim.utils.compat import \
+    is_whole_torch_file as is_readable_checkpoint  # noqa: F401
+
+
+def _checkpoint_order(path: str) -> Tuple[float, int]:
+    numbers = re.findall(r'\d+', osp.basename(path))
+    return osp.getmtime(path), int(numbers[-1]) if numbers else -1
+
+
+def checkpoints_in(work_dir: str) -> List[str]:
+    """``*.pth`` files of ``work_dir``, newest first."""
+    files = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
+             if osp.isfile(p)]
+    return sorted(files, key=_checkpoint_order, reverse=True)
+
+
+def newest_readable_checkpoint(work_dir: str,
+                               skip: Sequence[str] = ()) -> Optional[str]:
+    """The newest readable checkpoint of ``work_dir`` not in ``skip``."""
+    skip = {osp.realpath(p) for p in skip}
+    for path in checkpoints_in(work_dir):
+        if osp.realpath(path) not in skip and is_readable_checkpoint(path):
+            return path
+    return None
+
+
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """What mmengine's ``last_checkpoint`` file names, if it exists."""
+    record = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(record):
+        return None
+    with open(record) as f:
+        path = f.read().strip()
+    return path or None
+
+
+def state_dict_of(checkpoint: dict,
+                  revise_keys=((r'^module\.', ''), )) -> Dict[str, object]:
+    """The model weights of a loaded checkpoint, keys revised as mmengine
+    revises them."""
+    state = checkpoint.get('state_dict', checkpoint)
+    for pattern, repl in revise_keys:
+        state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+    return state
+
+
+def diff_state(model: torch.nn.Module, state: Dict[str, object]):
+    """Missing keys, unexpected keys and shape mismatches of ``state``
+    against ``model``."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [(k, tuple(state[k].shape), tuple(v.shape))
+                  for k, v in own.items()
+                  if k in state and hasattr(state[k], 'shape')
+                  and tuple(state[k].shape) != tuple(v.shape)]
+    return missing, unexpected, mismatched
+
+
+def _groups(keys: Sequence[str], limit: int = 6) -> str:
+    """``decode_head.* (12 keys), ...``: keys grouped by their top module."""
+    counts: Dict[str, int] = {}
+    for k in keys:
+        counts[k.split('.')[0]] = counts.get(k.split('.')[0], 0) + 1
+    text = ', '.join(f'{g}.* ({n})' for g, n in list(counts.items())[:limit])
+    return text + (', ...' if len(counts) > limit else '')
+
+
+def describe_misfit(path: str, checkpoint: dict, model: torch.nn.Module,
+                    missing, unexpected, mismatched) -> str:
+    """A message saying why ``checkpoint`` does not fit ``model``, with the
+    encoder meta and the config keys to change."""
+    lines = [f'Checkpoint {path} does not fit the model of this config:']
+    if missing:
+        lines.append(f'  missing {len(missing)} keys: {_groups(missing)}; '
+                     f'first: {missing[:4]}')
+    if unexpected:
+        lines.append(f'  unexpected {len(unexpected)} keys: '
+                     f'{_groups(unexpected)}; first: {unexpected[:4]}')
+    for key, got, want in mismatched[:6]:
+        lines.append(f'  {key}: checkpoint {list(got)} vs model '
+                     f'{list(want)}')
+    backbone = getattr(model, 'backbone', None)
+    saved = (checkpoint.get('meta') or {}).get(META_KEY)
+    if saved and hasattr(backbone, 'checkpoint_meta'):
+        fixes = meta_mismatches(saved, backbone.checkpoint_meta())
+        lines += ['  ' + f for f in fixes]
+        lines.append(f'  checkpoint encoder: {saved}')
+    own_top = {k.split('.')[0] for k in model.state_dict()}
+    ckpt_top = {k.split('.')[0] for k in state_dict_of(checkpoint)}
+    others = own_top - {'backbone'}
+    if 'backbone' in ckpt_top and others and not others & ckpt_top:
+        lines.append(
+            '  the checkpoint holds an encoder but none of this model\'s '
+            f'{sorted(others)}: a pre-training checkpoint initialises '
+            'training (model.backbone.init_cfg.checkpoint); it cannot be '
+            'evaluated with this config.')
+    lines.append('  Fix the config (or --cfg-options) to match, or pass '
+                 '--non-strict to load what fits and report the rest.')
+    return '\n'.join(lines)
+
+
+class CheckpointMisfitError(ValueError):
+    """A checkpoint whose keys or shapes do not fit the model."""
+
+
+def atomic_replace(tmp: str, final: str) -> None:
+    """Move a fully written ``tmp`` into place (same file system)."""
+    with open(tmp, 'rb') as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, final)

@@ -1,0 +1,68 @@
+"""What every tool does between reading a config and running it: the
+checks that fail early, and the Runner it builds."""
+from typing import Optional
+
+from mmengine.registry import RUNNERS
+
+from mmsemanticmim.datasets.data_root_check import check_data_roots
+from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
+from mmsemanticmim.models.necks.simple_fpn import check_pyramid_strides
+from ..hooks import add_checkpoint_hooks
+from .safe_runner import SafeRunner
+
+#: Backbone arguments that ``None`` reads from a checkpoint's meta.
+FROM_META = {
+    'num_proxy_tokens': lambda m: m['num_proxy_tokens'],
+    'layer_type': lambda m: m['layer_type'],
+    'layer_scale_init_value': lambda m: 0.1 if m['layer_scale'] else 0.,
+}
+
+
+def backbone_from_checkpoint(cfg, checkpoint: str) -> bool:
+    """Fill ``None`` encoder settings from the checkpoint being evaluated.
+
+    Fine-tuned and downstream checkpoints carry the encoder meta (written by
+    ``BackboneMetaHook``), so evaluating one needs neither the pre-training
+    file named in ``init_cfg`` (its weights are replaced by the checkpoint's
+    anyway, so ``init_cfg`` is dropped) nor values typed by hand.
+
+    Returns:
+        bool: Whether anything was filled in.
+    """
+    import torch
+    backbone = (cfg.get('model') or {}).get('backbone') or {}
+    wanted = [k for k in FROM_META if k in backbone and backbone[k] is None]
+    if not wanted:
+        return False
+    ckpt = torch.load(checkpoint, map_location='cpu')
+    meta = (ckpt.get('meta') or {}).get(META_KEY) if isinstance(
+        ckpt, dict) else None
+    if not meta:
+        raise ValueError(
+            f'The config leaves model.backbone.{"/".join(wanted)}=None (read '
+            f'from a checkpoint), but {checkpoint} records no '
+            f'meta[{META_KEY!r}]: give the values with --cfg-options.')
+    for key in wanted:
+        backbone[key] = FROM_META[key](meta)
+    backbone['init_cfg'] = None
+    return True
+
+
+def prepare_config(cfg) -> None:
+    """Checks and defaults every tool applies before building the Runner:
+    data folders exist and are laid out as configured, detector strides
+    agree, the checkpoint / meta / divergence hooks are there."""
+    add_checkpoint_hooks(cfg)
+    check_data_roots(cfg)
+    if cfg.get('model'):
+        check_pyramid_strides(cfg.model)
+
+
+def build_runner(cfg, strict_load: Optional[bool] = None):
+    """The config's ``runner_type`` if it names one, else
+    :class:`SafeRunner`."""
+    if strict_load is not None:
+        cfg.strict_load = strict_load
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return SafeRunner.from_cfg(cfg)

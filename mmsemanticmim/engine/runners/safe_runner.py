@@ -1,0 +1,149 @@
+"""mmengine's Runner with strict loading, crash-safe saving, and a resume
+that survives a broken checkpoint."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.model import is_model_wrapper
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import (_load_checkpoint,
+                                        _load_checkpoint_to_model)
+
+from ..checkpoints import (CheckpointMisfitError, atomic_replace,
+                           describe_misfit, diff_state, is_readable_checkpoint,
+                           latest_checkpoint, newest_readable_checkpoint,
+                           state_dict_of)
+
+
+class NothingToResumeError(FileNotFoundError):
+    """``resume`` was asked for, but the work dir holds no checkpoint."""
+
+
+@RUNNERS.register_module()
+class SafeRunner(Runner):
+    """The Runner every tool of this package builds (``runner_type``).
+
+    Differences from mmengine's ``Runner``, all in the loading and saving
+    paths (training and evaluation are untouched):
+
+    - ``load_from`` loads strictly: missing / unexpected keys or a shape
+      mismatch raise :class:`CheckpointMisfitError` before anything runs,
+      naming the keys, the checkpoint's encoder meta and the config keys to
+      change. ``strict_load=False`` in the config (``--non-strict``) loads
+      what fits and records the rest in :attr:`load_report`.
+    - checkpoints are written under a temporary name and renamed into
+      place, so no ``*.pth`` (and no ``last_checkpoint``) names a partial
+      file.
+    - ``resume`` without a file takes the latest checkpoint; an unreadable
+      one is reported and the newest readable one in the work dir is used.
+      Nothing to resume from is an error naming the work dir, unless the
+      config sets ``auto_resume=True`` (``--auto-resume``): then training
+      starts from scratch.
+    """
+
+    strict_load: bool = True
+    auto_resume: bool = False
+    #: Keys that did not load under ``strict_load=False``; None otherwise.
+    load_report: Optional[dict] = None
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'SafeRunner':
+        runner = super().from_cfg(cfg)
+        runner.strict_load = bool(cfg.get('strict_load', True))
+        runner.auto_resume = bool(cfg.get('auto_resume', False))
+        return runner
+
+    # ------------------------------------------------------------ saving ---
+    def save_checkpoint(self, out_dir: str, filename: str, *args,
+                        **kwargs) -> None:
+        if not osp.isdir(out_dir):  # a remote backend: mmengine's own way
+            return super().save_checkpoint(out_dir, filename, *args,
+                                           **kwargs)
+        tmp = f'{filename}.tmp'
+        super().save_checkpoint(out_dir, tmp, *args, **kwargs)
+        if osp.exists(osp.join(out_dir, tmp)):  # only the main process saves
+            atomic_replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+
+    # ----------------------------------------------------------- loading ---
+    def load_checkpoint(self, filename: str, map_location='cpu',
+                        strict: Optional[bool] = None,
+                        revise_keys=[(r'^module\.', '')]):
+        strict = self.strict_load if strict is None else strict
+        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        missing, unexpected, mismatched = diff_state(
+            model, state_dict_of(checkpoint, revise_keys))
+        if missing or unexpected or mismatched:
+            message = describe_misfit(filename, checkpoint, model, missing,
+                                      unexpected, mismatched)
+            if strict:
+                raise CheckpointMisfitError(message)
+            self.load_report = dict(
+                checkpoint=filename, missing=missing, unexpected=unexpected,
+                mismatched=[k for k, _, _ in mismatched])
+            self.logger.warning('Non-strict load (--non-strict):\n' + message)
+            # what fits loads; shape mismatches keep their init values
+            bad = {k for k, _, _ in mismatched}
+            checkpoint = dict(checkpoint, state_dict={
+                k: v for k, v in state_dict_of(checkpoint,
+                                               revise_keys).items()
+                if k not in bad})
+        _load_checkpoint_to_model(model, checkpoint, strict=False,
+                                  revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    def _resume_source(self) -> Optional[str]:
+        """The checkpoint to resume from, or None to start from scratch."""
+        if self._load_from is not None:
+            if not is_readable_checkpoint(self._load_from):
+                alternative = newest_readable_checkpoint(
+                    self.work_dir, skip=[self._load_from])
+                raise ValueError(
+                    f'Cannot resume from {self._load_from}: it is missing, '
+                    'truncated or not a checkpoint. '
+                    + (f'The newest readable checkpoint in {self.work_dir} '
+                       f'is {alternative}: pass it to --resume.'
+                       if alternative else
+                       f'{self.work_dir} holds no readable checkpoint.'))
+            return self._load_from
+        latest = latest_checkpoint(self.work_dir)
+        if latest is not None and is_readable_checkpoint(latest):
+            return latest
+        fallback = newest_readable_checkpoint(
+            self.work_dir, skip=[latest] if latest else [])
+        if latest is not None:
+            self.logger.warning(
+                f'The latest checkpoint {latest} is unreadable (missing or '
+                'truncated, e.g. by a crash while saving); '
+                + (f'resuming from {fallback} instead.' if fallback else
+                   'no other readable checkpoint in the work dir.'))
+        if fallback is not None:
+            return fallback
+        if self.auto_resume:
+            self.logger.info(f'Auto-resume: no checkpoint in {self.work_dir}'
+                             '; training starts from scratch.')
+            return None
+        raise NothingToResumeError(
+            f'--resume: no readable checkpoint in {self.work_dir} to resume '
+            'from. Check --work-dir, pass a checkpoint (--resume PATH), or '
+            'use --auto-resume to start from scratch when there is none.')
+
+    def load_or_resume(self) -> None:
+        if self._has_loaded:
+            return None
+        if self._resume:
+            source = self._resume_source()
+            if source is not None:
+                self.logger.info(f'Resuming from {source}.')
+                self.resume(source)
+                self._has_loaded = True
+                return None
+            if self._load_from is None:
+                return None
+        if self._load_from is not None:
+            self.load_checkpoint(self._load_from)
+            self._has_loaded = True

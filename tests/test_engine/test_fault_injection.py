@@ -1,0 +1,344 @@
+"""Faults injected on purpose: each fails fast naming the file or field and
+the fix, or recovers as documented. In-process and tiny: seconds each."""
+import os
+import os.path as osp
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+from helpers import REPO, TINY_CONFIGS, tiny_cfg
+from mmsemanticmim.engine import (CheckpointMisfitError, NonFiniteLossError,
+                                  NothingToResumeError, build_runner,
+                                  is_readable_checkpoint)
+from mmsemanticmim.utils import CorruptCheckpointError, UnsafeCheckpointError
+
+sys.path.insert(0, osp.join(REPO, 'tools'))
+SEG_TOY = osp.join(REPO, 'configs/benchmarks/segmentation/upernet_vit-tiny-'
+                   'p4_semanticmim-maskfeat-pre_1xb2-2k_toy-ade20k-64x64.py')
+
+
+class _Code:
+    def __reduce__(self):
+        return (os.system, ('echo pwned',))
+
+
+@pytest.fixture(scope='module')
+def bad_files(tmp_path_factory):
+    """A truncated, an empty, a random and a code-carrying checkpoint."""
+    d = tmp_path_factory.mktemp('bad')
+    good = d / 'good.pth'
+    torch.save({'state_dict': {'w': torch.randn(64, 64)}}, good)
+    data = good.read_bytes()
+    files = {
+        'truncated': data[:len(data) // 2],
+        'empty': b'',
+        # seeded random bytes (not starting like a pickle, which a stray
+        # 0x80 first byte would mimic)
+        'random': b'R' + __import__('numpy').random.RandomState(0).bytes(
+            4095),
+    }
+    paths = {}
+    for name, blob in files.items():
+        (d / f'{name}.pth').write_bytes(blob)
+        paths[name] = str(d / f'{name}.pth')
+    torch.save({'state_dict': {}, 'x': _Code()}, d / 'code.pth')
+    paths['code'] = str(d / 'code.pth')
+    return paths
+
+
+@pytest.mark.parametrize('kind', ['truncated', 'empty', 'random'])
+def test_unreadable_files_are_named(bad_files, kind):
+    path = bad_files[kind]
+    assert not is_readable_checkpoint(path)
+    with pytest.raises(CorruptCheckpointError, match=path) as e:
+        torch.load(path)
+    assert ('empty' if kind == 'empty' else 'truncated') in str(e.value)
+
+
+@pytest.mark.parametrize('kind', ['truncated', 'random', 'code'])
+def test_bad_files_through_every_loading_path(bad_files, kind, tmp_path,
+                                              image_folder, monkeypatch):
+    """test.py, --resume PATH, load_from, init_cfg=Pretrained, the
+    converters and from_checkpoint: each refuses, naming the file."""
+    path = bad_files[kind]
+    error = UnsafeCheckpointError if kind == 'code' else (
+        CorruptCheckpointError, ValueError)
+    import test as test_tool
+    monkeypatch.setattr(sys, 'argv', ['test.py', SEG_TOY, path])
+    with pytest.raises(error, match=path):
+        test_tool.main()
+    cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder, str(tmp_path))
+    for resume in (True, False):
+        cfg.resume, cfg.load_from = resume, path
+        cfg.experiment_name = f'bad_{kind}_{resume}'
+        with pytest.raises(error, match=path):
+            build_runner(cfg).train()
+    from mmsemanticmim.models import SemanticMIMViT
+    enc = SemanticMIMViT(arch='deit-tiny', img_size=32, patch_size=4,
+                         init_cfg=dict(type='Pretrained', checkpoint=path))
+    with pytest.raises(error, match=path):
+        enc.init_weights()
+    with pytest.raises(error, match=path):
+        SemanticMIMViT.from_checkpoint(path)
+    sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
+    from extract_backbone import extract
+    from semanticmim_to_timm import convert
+    with pytest.raises(error, match=path):
+        extract(path, str(tmp_path / 'x.pth'))
+    with pytest.raises(error, match=path):
+        convert(path, str(tmp_path / 'x.safetensors'))
+
+
+@pytest.fixture(scope='module')
+def pretrained_run(image_folder, tmp_path_factory):
+    """2 epochs of the tiny config: epoch_1.pth and epoch_2.pth."""
+    work = str(tmp_path_factory.mktemp('run'))
+    cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder, work,
+                   max_epochs=2)
+    cfg.experiment_name = 'fault_run'
+    build_runner(cfg).train()
+    return work
+
+
+def _resume_cfg(image_folder, work, name, **kw):
+    cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder, work,
+                   max_epochs=3)
+    cfg.resume, cfg.load_from = True, None
+    cfg.experiment_name = name
+    cfg.update(kw)
+    return cfg
+
+
+class _Where(Hook):
+    def before_train(self, runner):
+        self.iter = runner.iter
+
+
+def test_kill_during_save_leaves_no_partial_checkpoint(pretrained_run,
+                                                       image_folder,
+                                                       tmp_path,
+                                                       monkeypatch):
+    """A crash while writing epoch_3.pth: the partial file stays under its
+    temporary name, the checkpoints and last_checkpoint are whole, and
+    --resume continues from epoch 2."""
+    import shutil
+
+    import mmengine.runner.runner as runner_module
+    work = str(tmp_path / 'w')
+    shutil.copytree(pretrained_run, work)
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(work, 'epoch_2.pth'))
+    stock = runner_module.save_checkpoint
+
+    def crash(checkpoint, filename, **kw):
+        stock(checkpoint, filename, **kw)
+        with open(filename, 'r+b') as f:  # the kill hits mid-write
+            f.truncate(os.path.getsize(filename) // 3)
+        raise KeyboardInterrupt('killed while saving')
+
+    monkeypatch.setattr(runner_module, 'save_checkpoint', crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_runner(_resume_cfg(image_folder, work, 'crash')).train()
+    monkeypatch.setattr(runner_module, 'save_checkpoint', stock)
+    assert not osp.exists(osp.join(work, 'epoch_3.pth'))
+    assert osp.exists(osp.join(work, 'epoch_3.pth.tmp'))
+    runner = build_runner(_resume_cfg(image_folder, work, 'after_crash'))
+    where = _Where()
+    runner.register_hook(where)
+    runner.train()
+    assert where.iter == 4 and runner.iter == 6
+
+
+def test_unreadable_latest_falls_back_to_newest_readable(
+        pretrained_run, image_folder, tmp_path):
+    import shutil
+    work = str(tmp_path / 'w')
+    shutil.copytree(pretrained_run, work)
+    latest = osp.join(work, 'epoch_2.pth')
+    data = open(latest, 'rb').read()
+    with open(latest, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(latest)
+    runner = build_runner(_resume_cfg(image_folder, work, 'fallback'))
+    where = _Where()
+    runner.register_hook(where)
+    runner.train()
+    assert where.iter == 2  # epoch 1's checkpoint
+    import glob
+    log = open(glob.glob(osp.join(runner.log_dir, '*.log'))[0]).read()
+    assert f'The latest checkpoint {latest} is unreadable' in log
+    assert 'resuming from ' + osp.join(work, 'epoch_1.pth') in log
+    # an explicit unreadable file is an error that names the way out
+    with open(latest, 'wb') as f:  # (the run above rewrote it whole)
+        f.write(data[:len(data) // 2])
+    cfg = _resume_cfg(image_folder, work, 'explicit', load_from=latest)
+    with pytest.raises(ValueError, match='newest readable checkpoint'):
+        build_runner(cfg).train()
+
+
+def test_resume_with_nothing_is_an_error_unless_auto(image_folder,
+                                                     tmp_path):
+    work = str(tmp_path / 'empty')
+    with pytest.raises(NothingToResumeError, match=work):
+        build_runner(_resume_cfg(image_folder, work, 'nothing')).train()
+    runner = build_runner(_resume_cfg(image_folder, work, 'auto',
+                                      auto_resume=True))
+    where = _Where()
+    runner.register_hook(where)
+    runner.train()
+    assert where.iter == 0 and runner.iter == 6
+
+
+def test_nan_loss_stops_at_once_naming_the_last_checkpoint(pretrained_run,
+                                                           image_folder,
+                                                           tmp_path):
+    import shutil
+    work = str(tmp_path / 'w')
+    shutil.copytree(pretrained_run, work)
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(work, 'epoch_2.pth'))
+    runner = build_runner(_resume_cfg(image_folder, work, 'nan'))
+
+    class Poison(Hook):
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            if runner.iter == 5:  # the second iteration after resuming
+                with torch.no_grad():
+                    runner.model.head.predictor.fc.weight.fill_(float('nan'))
+
+    runner.register_hook(Poison())
+    with pytest.raises(NonFiniteLossError) as e:
+        runner.train()
+    msg = str(e.value)
+    assert 'iteration 6' in msg and 'loss=nan' in msg
+    assert osp.join(work, 'epoch_2.pth') in msg
+    assert not osp.exists(osp.join(work, 'epoch_3.pth'))
+
+
+# ------------------------------------------------------- model / config ---
+def test_wrong_heads_against_checkpoint_meta(pretrain_checkpoint):
+    from mmsemanticmim.models import SemanticMIMViT
+    enc = SemanticMIMViT(
+        arch=dict(embed_dims=96, num_layers=4, num_heads=4,
+                  feedforward_channels=384), img_size=32, patch_size=4,
+        num_proxy_tokens=None, layer_type=None, layer_scale_init_value=None,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrain_checkpoint,
+                      prefix='backbone.'))
+    with pytest.raises(ValueError) as e:
+        enc.init_weights()
+    assert 'num_heads=3' in str(e.value) and 'model.backbone.arch' in str(
+        e.value)
+
+
+@pytest.fixture(scope='module')
+def finetuned_seg(ade_folder, pretrain_checkpoint, tmp_path_factory):
+    """A 4-proxy segmentation checkpoint (1 iteration of the toy config)."""
+    work = str(tmp_path_factory.mktemp('seg'))
+    cfg = Config.fromfile(SEG_TOY)
+    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[k].dataset.data_root = ade_folder
+    cfg.model.backbone.init_cfg.checkpoint = pretrain_checkpoint
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1,
+                         val_interval=10)
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.work_dir = work
+    from mmsemanticmim.engine import prepare_config
+    prepare_config(cfg)
+    build_runner(cfg).train()
+    return osp.join(work, 'iter_1.pth')
+
+
+def _test_tool(monkeypatch, capsys, ade_folder, ckpt, *extra):
+    import test as test_tool
+    opts = [f'{k}.dataset.data_root={ade_folder}'
+            for k in ('train_dataloader', 'val_dataloader',
+                      'test_dataloader')]
+    monkeypatch.setattr(sys, 'argv', ['test.py', SEG_TOY, ckpt, *extra,
+                                      '--cfg-options', *opts])
+    test_tool.main()
+    return capsys.readouterr().out
+
+
+def test_evaluation_is_strict(finetuned_seg, pretrain_checkpoint, ade_folder,
+                              monkeypatch, capsys, tmp_path):
+    """The fine-tuned checkpoint alone rebuilds its encoder (the
+    pre-training file is not needed); a misfit fails before any metric,
+    and --non-strict evaluates with a warning beside the metric."""
+    moved = str(tmp_path / 'iter_1.pth')
+    import shutil
+    shutil.copy(finetuned_seg, moved)
+    out = _test_tool(monkeypatch, capsys, ade_folder, moved,
+                     '--work-dir', str(tmp_path / 'a'))
+    assert "'mIoU'" in out and 'partially loaded' not in out
+    with pytest.raises(CheckpointMisfitError) as e:
+        _test_tool(monkeypatch, capsys, ade_folder, moved, '--work-dir',
+                   str(tmp_path / 'b'), '--cfg-options',
+                   'model.backbone.num_proxy_tokens=1')
+    msg = str(e.value)
+    assert 'backbone.proxy_tokens' in msg and moved in msg
+    assert 'num_proxy_tokens=4' in msg and \
+        'set model.backbone.num_proxy_tokens' in msg
+    assert "{'aAcc'" not in capsys.readouterr().out  # no metric printed
+    # a pre-training checkpoint is not a segmentation model
+    with pytest.raises(CheckpointMisfitError, match='decode_head'):
+        _test_tool(monkeypatch, capsys, ade_folder, pretrain_checkpoint,
+                   '--work-dir', str(tmp_path / 'c'))
+    out = _test_tool(monkeypatch, capsys, ade_folder, moved, '--non-strict',
+                     '--work-dir', str(tmp_path / 'd'), '--cfg-options',
+                     'model.backbone.num_proxy_tokens=1')
+    assert "'mIoU'" in out and 'WARNING: these metrics are of a partially '\
+        'loaded model' in out
+
+
+def test_empty_and_mislaid_data_roots(tmp_path, image_folder):
+    from mmsemanticmim.datasets import DataRootError, check_data_roots
+    cfg = Config.fromfile(SEG_TOY)
+    empty = tmp_path / 'ade'
+    (empty / 'images' / 'training').mkdir(parents=True)
+    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[k].dataset.data_root = str(empty)
+    with pytest.raises(DataRootError, match='images/training') as e:
+        check_data_roots(cfg)
+    assert 'train_dataloader.dataset.data_root' in str(e.value)
+    coco = Config.fromfile(osp.join(
+        REPO, 'configs/benchmarks/detection/mask-rcnn_vit-tiny-p4_'
+        'semanticmim-maskfeat-pre_simplefpn-1xb2-2e_toy-coco.py'))
+    for k in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        coco[k].dataset.data_root = str(tmp_path) + '/'
+    with pytest.raises(DataRootError, match='annotation file .* not found'):
+        check_data_roots(coco)
+    pre = tiny_cfg(TINY_CONFIGS['maskfeat'], str(tmp_path / 'nowhere'),
+                   str(tmp_path / 'w'))
+    with pytest.raises(DataRootError, match='does not exist'):
+        check_data_roots(pre)
+    (tmp_path / 'imgs' / 'train').mkdir(parents=True)
+    pre.train_dataloader.dataset.data_root = str(tmp_path / 'imgs')
+    with pytest.raises(DataRootError, match='one sub-folder of images per '
+                       'class'):
+        check_data_roots(pre)
+    pre.train_dataloader.dataset.data_root = image_folder
+    check_data_roots(pre)
+
+
+def test_detector_strides_must_agree():
+    from mmsemanticmim.models.necks.simple_fpn import check_pyramid_strides
+    toy = Config.fromfile(osp.join(
+        REPO, 'configs/benchmarks/detection/mask-rcnn_vit-tiny-p4_'
+        'semanticmim-maskfeat-pre_simplefpn-1xb2-2e_toy-coco.py'))
+    check_pyramid_strides(toy.model)  # patch 4 with strides 1..16: fine
+    toy.model.rpn_head.anchor_generator.strides = [4, 8, 16, 32, 64]
+    with pytest.raises(ValueError, match=r'model.rpn_head.anchor_generator'
+                       r'.strides=\[4, 8, 16, 32, 64\]: set it to '
+                       r'\[1, 2, 4, 8, 16\]'):
+        check_pyramid_strides(toy.model)
+    full = Config.fromfile(osp.join(
+        REPO, 'configs/benchmarks/detection/mask-rcnn_vit-base-p16_'
+        'semanticmim-maskfeat-pre_simplefpn-16xb4-lsj-100e_coco.py'))
+    check_pyramid_strides(full.model)
+    full.model.backbone.patch_size = 8
+    with pytest.raises(ValueError, match='featmap_strides'):
+        full.model.rpn_head.anchor_generator.strides = [2, 4, 8, 16, 32]
+        check_pyramid_strides(full.model)
