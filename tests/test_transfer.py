@@ -109,8 +109,15 @@ def test_pos_embed_is_resized(eight_proxy_checkpoint):
     bb = backbone(path, num_proxy_tokens=8, img_size=64)
     bb.init_weights()
     assert bb.pos_embed.shape == (1, 8 + 256, 96)
-    # proxy slots are kept as they are
+    # proxy slots are kept as they are; the patch slots are the 8x8 grid
+    # resized bicubically to 16x16 (mmpretrain's resize_pos_embed)
     assert torch.equal(bb.pos_embed[:, :8], model.backbone.pos_embed[:, :8])
+    from mmpretrain.models.utils import resize_pos_embed
+    want = resize_pos_embed(model.backbone.pos_embed.detach(), (8, 8),
+                            (16, 16), 'bicubic', 8)
+    assert torch.equal(bb.pos_embed.detach(), want)
+    assert not torch.allclose(want, resize_pos_embed(
+        model.backbone.pos_embed.detach(), (8, 8), (16, 16), 'bilinear', 8))
     out = bb(torch.randn(1, 3, 64, 64))[-1]
     assert out.shape == (1, 96, 16, 16)
 

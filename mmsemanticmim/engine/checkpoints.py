@@ -74,6 +74,16 @@ def diff_state(model: torch.nn.Module, state: Dict[str, object]):
     return missing, unexpected, mismatched
 
 
+def encoder_mismatches(checkpoint: dict, model: torch.nn.Module) -> List[str]:
+    """Fields of the checkpoint's encoder meta that the model's backbone
+    does not match (see :func:`meta_mismatches`); empty without meta."""
+    backbone = getattr(model, 'backbone', None)
+    saved = (checkpoint.get('meta') or {}).get(META_KEY)
+    if not saved or not hasattr(backbone, 'checkpoint_meta'):
+        return []
+    return meta_mismatches(saved, backbone.checkpoint_meta())
+
+
 def _groups(keys: Sequence[str], limit: int = 6) -> str:
     """``decode_head.* (12 keys), ...``: keys grouped by their top module."""
     counts: Dict[str, int] = {}
@@ -97,11 +107,10 @@ def describe_misfit(path: str, checkpoint: dict, model: torch.nn.Module,
     for key, got, want in mismatched[:6]:
         lines.append(f'  {key}: checkpoint {list(got)} vs model '
                      f'{list(want)}')
-    backbone = getattr(model, 'backbone', None)
+    lines += ['  ' + f for f in encoder_mismatches(checkpoint, model)]
     saved = (checkpoint.get('meta') or {}).get(META_KEY)
-    if saved and hasattr(backbone, 'checkpoint_meta'):
-        fixes = meta_mismatches(saved, backbone.checkpoint_meta())
-        lines += ['  ' + f for f in fixes]
+    if saved and hasattr(getattr(model, 'backbone', None),
+                         'checkpoint_meta'):
         lines.append(f'  checkpoint encoder: {saved}')
     own_top = {k.split('.')[0] for k in model.state_dict()}
     ckpt_top = {k.split('.')[0] for k in state_dict_of(checkpoint)}

@@ -282,6 +282,13 @@ def test_evaluation_is_strict(finetuned_seg, pretrain_checkpoint, ade_folder,
     assert 'num_proxy_tokens=4' in msg and \
         'set model.backbone.num_proxy_tokens' in msg
     assert "{'aAcc'" not in capsys.readouterr().out  # no metric printed
+    # heads leave the shapes alone: the checkpoint's meta catches them
+    with pytest.raises(CheckpointMisfitError,
+                       match='num_heads=3 but the config builds num_heads=4'
+                       ': set model.backbone.arch'):
+        _test_tool(monkeypatch, capsys, ade_folder, moved, '--work-dir',
+                   str(tmp_path / 'e'), '--cfg-options',
+                   'model.backbone.arch.num_heads=4')
     # a pre-training checkpoint is not a segmentation model
     with pytest.raises(CheckpointMisfitError, match='decode_head'):
         _test_tool(monkeypatch, capsys, ade_folder, pretrain_checkpoint,

@@ -10,9 +10,9 @@ from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
 
 from ..checkpoints import (CheckpointMisfitError, atomic_replace,
-                           describe_misfit, diff_state, is_readable_checkpoint,
-                           latest_checkpoint, newest_readable_checkpoint,
-                           state_dict_of)
+                           describe_misfit, diff_state, encoder_mismatches,
+                           is_readable_checkpoint, latest_checkpoint,
+                           newest_readable_checkpoint, state_dict_of)
 
 
 class NothingToResumeError(FileNotFoundError):
@@ -75,7 +75,9 @@ class SafeRunner(Runner):
             else self.model
         missing, unexpected, mismatched = diff_state(
             model, state_dict_of(checkpoint, revise_keys))
-        if missing or unexpected or mismatched:
+        # what the weights cannot show (heads) is in the encoder meta
+        arch = encoder_mismatches(checkpoint, model)
+        if missing or unexpected or mismatched or arch:
             message = describe_misfit(filename, checkpoint, model, missing,
                                       unexpected, mismatched)
             if strict:
