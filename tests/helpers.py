@@ -31,3 +31,28 @@ def tiny_cfg(path: str, data_root: str, work_dir: str, max_epochs: int = 1,
         cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0)]
     add_checkpoint_hooks(cfg)
     return cfg
+
+
+def deterministic_config(tmp_path, extra: str = '') -> str:
+    """The tiny MaskFeat-target config made deterministic per sample (no
+    random crop, masks seeded by the image path, no per-rank seed): runs
+    that see the same samples in any split over processes compute the same
+    numbers up to float reduction order. Needs ``tests/`` on PYTHONPATH
+    (for ``dist_helpers``)."""
+    path = tmp_path / 'deterministic.py'
+    path.write_text(f'''
+_base_ = [{TINY_CONFIGS['maskfeat']!r}]
+custom_imports = dict(imports=['mmsemanticmim', 'dist_helpers'],
+                      allow_failed_imports=False)
+train_dataloader = dict(
+    num_workers=0, persistent_workers=False,
+    dataset=dict(pipeline=[
+        dict(type='StrictLoadImageFromFile'),
+        dict(type='mmpretrain.Resize', scale=32),
+        dict(type='PathSeededMaskGenerator', input_size=32,
+             mask_patch_size=4, model_patch_size=4, mask_ratio=0.8),
+        dict(type='PackInputs', algorithm_keys=['mask']),
+    ]))
+randomness = dict(seed=0, diff_rank_seed=False)
+{extra}''')
+    return str(path)

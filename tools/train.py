@@ -9,7 +9,7 @@ import mmsemanticmim  # noqa: F401  (compat guards before any other import)
 import torch
 from mmengine.config import Config, DictAction
 
-from mmsemanticmim.engine import build_runner, prepare_config
+from mmsemanticmim.engine import build_runner, prepare_config, use_fsdp
 from mmsemanticmim.utils import trust_checkpoint
 
 
@@ -36,6 +36,12 @@ def parse_args():
         '(default: a checkpoint that does not fit is an error)')
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--fsdp',
+        action='store_true',
+        help='shard parameters, gradients and optimizer state over the '
+        'processes (FlexibleRunner + FSDPStrategy, full single-file '
+        'checkpoints); with --launcher pytorch / slurm')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -101,7 +107,9 @@ def merge_args(cfg: Config, args) -> Config:
                 f'...) in {args.config}: add it, or --cfg-options '
                 'auto_scale_lr.base_batch_size=N')
         cfg.auto_scale_lr.enable = True
-    if args.launcher != 'none' and not torch.cuda.is_available():
+    if args.fsdp:
+        use_fsdp(cfg)
+    elif args.launcher != 'none' and not torch.cuda.is_available():
         # CPU DDP: mmengine's wrapper pins device_ids to the local rank,
         # which only GPU modules accept; CPU modules need device_ids=None.
         wrapper = cfg.get('model_wrapper_cfg', None) or dict(

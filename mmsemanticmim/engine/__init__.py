@@ -2,11 +2,13 @@ from .checkpoints import (CheckpointMisfitError, is_readable_checkpoint,
                           newest_readable_checkpoint)
 from .hooks import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
-from .runners import (NothingToResumeError, SafeRunner,
-                      backbone_from_checkpoint, build_runner, prepare_config)
+from .runners import (NothingToResumeError, SafeFlexibleRunner, SafeRunner,
+                      backbone_from_checkpoint, build_runner, prepare_config,
+                      use_fsdp)
 
 __all__ = [
     'SafeRunner', 'NothingToResumeError', 'CheckpointMisfitError',
     'is_readable_checkpoint', 'newest_readable_checkpoint', 'build_runner',
-    'prepare_config', 'backbone_from_checkpoint'
+    'prepare_config', 'backbone_from_checkpoint', 'use_fsdp',
+    'SafeFlexibleRunner'
 ]

@@ -48,6 +48,33 @@ def backbone_from_checkpoint(cfg, checkpoint: str) -> bool:
     return True
 
 
+#: What ``tools/train.py --fsdp`` sets; the same as ``--cfg-options
+#: runner_type=SafeFlexibleRunner strategy.type=FSDPStrategy
+#: strategy.state_dict_cfg=full strategy.model_wrapper.use_orig_params=True``.
+FSDP_RUNTIME = dict(
+    runner_type='SafeFlexibleRunner',
+    strategy=dict(
+        type='FSDPStrategy',
+        # one flat shard of the whole model; per-parameter optimizer groups
+        # (no-decay keys, layer decay) need the original parameters
+        model_wrapper=dict(type='MMFullyShardedDataParallel',
+                           use_orig_params=True),
+        # one file per checkpoint, gathered on rank 0: every tool reads it
+        state_dict_cfg='full'))
+
+
+def use_fsdp(cfg) -> None:
+    """Switch a config to sharded training (see :data:`FSDP_RUNTIME`).
+
+    ``FlexibleRunner`` reads the wrapper from ``strategy.model_wrapper``,
+    not ``model_wrapper_cfg``; on CPU the compat layer points FSDP at the
+    CPU, and AMP needs an accelerator (``AmpOptimWrapper`` refuses CPU).
+    """
+    import copy
+    cfg.merge_from_dict(copy.deepcopy(FSDP_RUNTIME))
+    cfg.pop('model_wrapper_cfg', None)
+
+
 def prepare_config(cfg) -> None:
     """Checks and defaults every tool applies before building the Runner:
     data folders exist and are laid out as configured, detector strides

@@ -1,11 +1,12 @@
-"""mmengine's Runner with strict loading, crash-safe saving, and a resume
+"""mmengine's Runners with strict loading, crash-safe saving, and a resume
 that survives a broken checkpoint."""
 import os.path as osp
 from typing import Optional
 
+from mmengine.dist import barrier, is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.runner import FlexibleRunner, Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
 
@@ -19,27 +20,9 @@ class NothingToResumeError(FileNotFoundError):
     """``resume`` was asked for, but the work dir holds no checkpoint."""
 
 
-@RUNNERS.register_module()
-class SafeRunner(Runner):
-    """The Runner every tool of this package builds (``runner_type``).
-
-    Differences from mmengine's ``Runner``, all in the loading and saving
-    paths (training and evaluation are untouched):
-
-    - ``load_from`` loads strictly: missing / unexpected keys or a shape
-      mismatch raise :class:`CheckpointMisfitError` before anything runs,
-      naming the keys, the checkpoint's encoder meta and the config keys to
-      change. ``strict_load=False`` in the config (``--non-strict``) loads
-      what fits and records the rest in :attr:`load_report`.
-    - checkpoints are written under a temporary name and renamed into
-      place, so no ``*.pth`` (and no ``last_checkpoint``) names a partial
-      file.
-    - ``resume`` without a file takes the latest checkpoint; an unreadable
-      one is reported and the newest readable one in the work dir is used.
-      Nothing to resume from is an error naming the work dir, unless the
-      config sets ``auto_resume=True`` (``--auto-resume``): then training
-      starts from scratch.
-    """
+class _SafeLoading:
+    """What both Runners share: the ``strict_load`` / ``auto_resume`` config
+    keys and the choice of the checkpoint to resume from."""
 
     strict_load: bool = True
     auto_resume: bool = False
@@ -52,51 +35,6 @@ class SafeRunner(Runner):
         runner.strict_load = bool(cfg.get('strict_load', True))
         runner.auto_resume = bool(cfg.get('auto_resume', False))
         return runner
-
-    # ------------------------------------------------------------ saving ---
-    def save_checkpoint(self, out_dir: str, filename: str, *args,
-                        **kwargs) -> None:
-        if not osp.isdir(out_dir):  # a remote backend: mmengine's own way
-            return super().save_checkpoint(out_dir, filename, *args,
-                                           **kwargs)
-        tmp = f'{filename}.tmp'
-        super().save_checkpoint(out_dir, tmp, *args, **kwargs)
-        if osp.exists(osp.join(out_dir, tmp)):  # only the main process saves
-            atomic_replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
-
-    # ----------------------------------------------------------- loading ---
-    def load_checkpoint(self, filename: str, map_location='cpu',
-                        strict: Optional[bool] = None,
-                        revise_keys=[(r'^module\.', '')]):
-        strict = self.strict_load if strict is None else strict
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
-        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = self.model.module if is_model_wrapper(self.model) \
-            else self.model
-        missing, unexpected, mismatched = diff_state(
-            model, state_dict_of(checkpoint, revise_keys))
-        # what the weights cannot show (heads) is in the encoder meta
-        arch = encoder_mismatches(checkpoint, model)
-        if missing or unexpected or mismatched or arch:
-            message = describe_misfit(filename, checkpoint, model, missing,
-                                      unexpected, mismatched)
-            if strict:
-                raise CheckpointMisfitError(message)
-            self.load_report = dict(
-                checkpoint=filename, missing=missing, unexpected=unexpected,
-                mismatched=[k for k, _, _ in mismatched])
-            self.logger.warning('Non-strict load (--non-strict):\n' + message)
-            # what fits loads; shape mismatches keep their init values
-            bad = {k for k, _, _ in mismatched}
-            checkpoint = dict(checkpoint, state_dict={
-                k: v for k, v in state_dict_of(checkpoint,
-                                               revise_keys).items()
-                if k not in bad})
-        _load_checkpoint_to_model(model, checkpoint, strict=False,
-                                  revise_keys=revise_keys)
-        self._has_loaded = True
-        self.logger.info(f'Load checkpoint from {filename}')
-        return checkpoint
 
     def _resume_source(self) -> Optional[str]:
         """The checkpoint to resume from, or None to start from scratch."""
@@ -149,3 +87,101 @@ class SafeRunner(Runner):
         if self._load_from is not None:
             self.load_checkpoint(self._load_from)
             self._has_loaded = True
+
+
+@RUNNERS.register_module()
+class SafeRunner(_SafeLoading, Runner):
+    """The Runner every tool of this package builds (``runner_type``).
+
+    Differences from mmengine's ``Runner``, all in the loading and saving
+    paths (training and evaluation are untouched):
+
+    - ``load_from`` loads strictly: missing / unexpected keys or a shape
+      mismatch raise :class:`CheckpointMisfitError` before anything runs,
+      naming the keys, the checkpoint's encoder meta and the config keys to
+      change. ``strict_load=False`` in the config (``--non-strict``) loads
+      what fits and records the rest in :attr:`load_report`.
+    - checkpoints are written under a temporary name and renamed into
+      place, so no ``*.pth`` (and no ``last_checkpoint``) names a partial
+      file.
+    - ``resume`` without a file takes the latest checkpoint; an unreadable
+      one is reported and the newest readable one in the work dir is used.
+      Nothing to resume from is an error naming the work dir, unless the
+      config sets ``auto_resume=True`` (``--auto-resume``): then training
+      starts from scratch.
+    """
+
+    # ------------------------------------------------------------ saving ---
+    def save_checkpoint(self, out_dir: str, filename: str, *args,
+                        **kwargs) -> None:
+        if not osp.isdir(out_dir):  # a remote backend: mmengine's own way
+            return super().save_checkpoint(out_dir, filename, *args,
+                                           **kwargs)
+        tmp = f'{filename}.tmp'
+        super().save_checkpoint(out_dir, tmp, *args, **kwargs)
+        if osp.exists(osp.join(out_dir, tmp)):  # only the main process saves
+            atomic_replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+
+    # ----------------------------------------------------------- loading ---
+    def load_checkpoint(self, filename: str, map_location='cpu',
+                        strict: Optional[bool] = None,
+                        revise_keys=[(r'^module\.', '')]):
+        strict = self.strict_load if strict is None else strict
+        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        missing, unexpected, mismatched = diff_state(
+            model, state_dict_of(checkpoint, revise_keys))
+        # what the weights cannot show (heads) is in the encoder meta
+        arch = encoder_mismatches(checkpoint, model)
+        if missing or unexpected or mismatched or arch:
+            message = describe_misfit(filename, checkpoint, model, missing,
+                                      unexpected, mismatched)
+            if strict:
+                raise CheckpointMisfitError(message)
+            self.load_report = dict(
+                checkpoint=filename, missing=missing, unexpected=unexpected,
+                mismatched=[k for k, _, _ in mismatched])
+            self.logger.warning('Non-strict load (--non-strict):\n' + message)
+            # what fits loads; shape mismatches keep their init values
+            bad = {k for k, _, _ in mismatched}
+            checkpoint = dict(checkpoint, state_dict={
+                k: v for k, v in state_dict_of(checkpoint,
+                                               revise_keys).items()
+                if k not in bad})
+        _load_checkpoint_to_model(model, checkpoint, strict=False,
+                                  revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+
+@RUNNERS.register_module()
+class SafeFlexibleRunner(_SafeLoading, FlexibleRunner):
+    """mmengine's ``FlexibleRunner`` (strategies: FSDP, DeepSpeed, DDP) with
+    :class:`SafeRunner`'s rules: crash-safe saving, strict ``load_from``
+    (``strict_load=False`` to relax), and the same resume choice.
+
+    Every rank calls ``save_checkpoint`` (gathering a full state dict is
+    collective); the main process moves the finished file into place, then
+    all ranks wait for it.
+    """
+
+    def save_checkpoint(self, out_dir: str, filename: str, *args,
+                        **kwargs) -> None:
+        if not osp.isdir(out_dir):
+            return super().save_checkpoint(out_dir, filename, *args,
+                                           **kwargs)
+        tmp = f'{filename}.tmp'
+        super().save_checkpoint(out_dir, tmp, *args, **kwargs)
+        if is_main_process() and osp.isfile(osp.join(out_dir, tmp)):
+            atomic_replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+        barrier()
+
+    def load_checkpoint(self, filename: str, map_location='cpu',
+                        strict: Optional[bool] = None,
+                        revise_keys=[(r'^module\.', '')]):
+        strict = self.strict_load if strict is None else strict
+        return super().load_checkpoint(filename, map_location, strict,
+                                       revise_keys)
