@@ -8,7 +8,8 @@ import mmsemanticmim  # noqa: F401  (compat guards before any other import)
 import torch
 from mmengine.config import Config, DictAction
 
-from mmsemanticmim.engine import (backbone_from_checkpoint, build_runner,
+from mmsemanticmim.engine import (SafeFlexibleRunner, SafeRunner,
+                                  backbone_from_checkpoint, build_runner,
                                   is_readable_checkpoint, prepare_config)
 from mmsemanticmim.utils import trust_checkpoint
 
@@ -49,7 +50,9 @@ def main():
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} not found')
     if not is_readable_checkpoint(args.checkpoint):
-        torch.load(args.checkpoint)  # raises, naming the file and why
+        # raises, naming the file and why (a legacy, non-zip torch file
+        # loads and goes on)
+        torch.load(args.checkpoint, map_location='cpu')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -68,8 +71,13 @@ def main():
             cfg.test_evaluator, dict) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(
             dict(type='DumpResults', out_file_path=args.out))
-    prepare_config(cfg)
+    prepare_config(cfg, splits=('test_dataloader', ))
     runner = build_runner(cfg, strict_load=not args.non_strict)
+    if not isinstance(runner, (SafeRunner, SafeFlexibleRunner)):
+        raise ValueError(
+            f'runner_type={cfg.runner_type!r} would load {args.checkpoint} '
+            'without the strict checks: evaluate with mmsemanticmim\'s '
+            'SafeRunner / SafeFlexibleRunner (remove runner_type).')
     metrics = runner.test()
     print({k: float(v) if hasattr(v, '__float__') else v
            for k, v in metrics.items()})

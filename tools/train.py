@@ -82,6 +82,8 @@ def merge_args(cfg: Config, args) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.resume == 'auto' or args.auto_resume:
+        if args.auto_resume:  # nothing to resume: start from load_from
+            cfg.auto_resume_load_from = cfg.get('load_from', None)
         cfg.resume = True
         cfg.load_from = None
         cfg.auto_resume = bool(args.auto_resume)

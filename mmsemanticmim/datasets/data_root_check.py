@@ -29,8 +29,11 @@ class DataRootError(FileNotFoundError):
     """A data set folder that is missing, empty or mis-laid."""
 
 
-def _datasets(cfg) -> Iterator[tuple]:
-    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+SPLITS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _datasets(cfg, splits=SPLITS) -> Iterator[tuple]:
+    for split in splits:
         loader = cfg.get(split, None)
         if not loader or not loader.get('dataset'):
             continue
@@ -65,18 +68,26 @@ def _fail(split: str, ds: dict, what: str, layout: str, **kw) -> None:
         + f'. Set {split}.dataset.data_root (now {ds.get("data_root")!r}).')
 
 
-def check_data_roots(cfg) -> None:
-    """Check every data set of the config's train/val/test dataloaders.
+def check_data_roots(cfg, splits=SPLITS) -> None:
+    """Check every data set of the config's dataloaders.
+
+    Local folders only: a ``data_root`` that is a URL (``s3://``...) or a
+    data set read through ``backend_args`` is left to its backend.
 
     Args:
         cfg (mmengine.Config): The config a tool is about to run.
+        splits (Sequence[str]): Which dataloaders to check (evaluation
+            needs only ``test_dataloader``).
 
     Raises:
         DataRootError: Naming the split, the folder and the layout expected.
     """
-    for split, ds in _datasets(cfg):
+    for split, ds in _datasets(cfg, splits):
         kind = str(ds.get('type', '')).split('.')[-1]
         root = ds.get('data_root', None) or ''
+        if '://' in str(root) or ds.get('backend_args') or \
+                ds.get('file_client_args'):
+            continue
         raw_prefix = ds.get('data_prefix', None) or {}
         prefix = raw_prefix if isinstance(raw_prefix, dict) else {}
         ann = ds.get('ann_file', None) or ''

@@ -15,8 +15,27 @@ import torch
 
 from mmsemanticmim.models.backbones.checkpoint_meta import (META_KEY,
                                                             meta_mismatches)
-from mmsemanticmim.utils.compat import \
-    is_whole_torch_file as is_readable_checkpoint  # noqa: F401
+from mmsemanticmim.utils.compat import is_whole_torch_file
+
+#: Names CheckpointHook gives the checkpoints a run resumes from (not
+#: ``best_*.pth``, which hold no optimizer state).
+RESUMABLE = re.compile(r'^(epoch|iter)_\d+\.pth$')
+
+
+def is_readable_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a whole checkpoint: a complete ``torch.save``
+    file, or a folder of per-rank shards (DeepSpeed, FSDP 'local'), which
+    is taken as written (it is only moved into place once complete)."""
+    return osp.isdir(path) or is_whole_torch_file(path)
+
+
+def remove_path(path: str) -> None:
+    """Delete a file or folder if it exists."""
+    import shutil
+    if osp.isdir(path):
+        shutil.rmtree(path)
+    elif osp.lexists(path):
+        os.remove(path)
 
 
 def _checkpoint_order(path: str) -> Tuple[float, int]:
@@ -25,9 +44,10 @@ def _checkpoint_order(path: str) -> Tuple[float, int]:
 
 
 def checkpoints_in(work_dir: str) -> List[str]:
-    """``*.pth`` files of ``work_dir``, newest first."""
+    """The resumable checkpoints of ``work_dir`` (``epoch_N.pth``,
+    ``iter_N.pth``), newest first."""
     files = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
-             if osp.isfile(p)]
+             if RESUMABLE.match(osp.basename(p))]
     return sorted(files, key=_checkpoint_order, reverse=True)
 
 
@@ -131,7 +151,10 @@ class CheckpointMisfitError(ValueError):
 
 
 def atomic_replace(tmp: str, final: str) -> None:
-    """Move a fully written ``tmp`` into place (same file system)."""
-    with open(tmp, 'rb') as f:
-        os.fsync(f.fileno())
+    """Move a fully written ``tmp`` file (or folder) into place."""
+    if osp.isdir(tmp):
+        remove_path(final)
+    else:
+        with open(tmp, 'rb') as f:
+            os.fsync(f.fileno())
     os.replace(tmp, final)

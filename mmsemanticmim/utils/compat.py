@@ -98,10 +98,11 @@ def safe_torch_load(f: Any, *args, weights_only: Optional[bool] = None,
     except FileNotFoundError:
         raise
     except Exception as e:
+        # a plain pickle (a legacy torch file) failed for its own reasons:
+        # its error stands (or the refusal below, for a blocked global)
         if name is not None and osp.isfile(name) and \
                 not is_whole_torch_file(name) and \
-                not (isinstance(e, pickle.UnpicklingError)
-                     and _starts_as_pickle(name)):
+                not _starts_as_pickle(name):
             size = osp.getsize(name)
             raise CorruptCheckpointError(
                 f'Cannot read checkpoint {name} ({size} bytes): it is '

@@ -4,7 +4,7 @@ from typing import Optional
 
 from mmengine.registry import RUNNERS
 
-from mmsemanticmim.datasets.data_root_check import check_data_roots
+from mmsemanticmim.datasets.data_root_check import SPLITS, check_data_roots
 from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
 from mmsemanticmim.models.necks.simple_fpn import check_pyramid_strides
 from ..hooks import add_checkpoint_hooks
@@ -75,21 +75,31 @@ def use_fsdp(cfg) -> None:
     cfg.pop('model_wrapper_cfg', None)
 
 
-def prepare_config(cfg) -> None:
+def prepare_config(cfg, splits=SPLITS) -> None:
     """Checks and defaults every tool applies before building the Runner:
-    data folders exist and are laid out as configured, detector strides
-    agree, the checkpoint / meta / divergence hooks are there."""
+    data folders exist and are laid out as configured (for the dataloaders
+    in ``splits``), detector strides agree, the checkpoint / meta /
+    divergence hooks are there."""
     add_checkpoint_hooks(cfg)
-    check_data_roots(cfg)
+    check_data_roots(cfg, splits)
     if cfg.get('model'):
         check_pyramid_strides(cfg.model)
 
 
+#: mmengine's Runners and the ones that replace them here.
+SAFE_RUNNERS = {'Runner': 'SafeRunner', 'FlexibleRunner': 'SafeFlexibleRunner'}
+
+
 def build_runner(cfg, strict_load: Optional[bool] = None):
-    """The config's ``runner_type`` if it names one, else
-    :class:`SafeRunner`."""
+    """:class:`SafeRunner`, or :class:`SafeFlexibleRunner` for a config
+    that names mmengine's ``FlexibleRunner`` (a custom ``runner_type`` is
+    built as it is)."""
     if strict_load is not None:
         cfg.strict_load = strict_load
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return SafeRunner.from_cfg(cfg)
+    runner_type = cfg.get('runner_type', 'Runner')
+    if isinstance(runner_type, str):
+        name = runner_type.split('.')[-1]
+        cfg.runner_type = SAFE_RUNNERS.get(name, runner_type)
+    if cfg.runner_type == 'SafeRunner':
+        return SafeRunner.from_cfg(cfg)
+    return RUNNERS.build(cfg)

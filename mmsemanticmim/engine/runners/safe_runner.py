@@ -13,7 +13,8 @@ from mmengine.runner.checkpoint import (_load_checkpoint,
 from ..checkpoints import (CheckpointMisfitError, atomic_replace,
                            describe_misfit, diff_state, encoder_mismatches,
                            is_readable_checkpoint, latest_checkpoint,
-                           newest_readable_checkpoint, state_dict_of)
+                           newest_readable_checkpoint, remove_path,
+                           state_dict_of)
 
 
 class NothingToResumeError(FileNotFoundError):
@@ -26,6 +27,8 @@ class _SafeLoading:
 
     strict_load: bool = True
     auto_resume: bool = False
+    #: The config's ``load_from``, used when auto-resume finds nothing.
+    auto_resume_load_from: Optional[str] = None
     #: Keys that did not load under ``strict_load=False``; None otherwise.
     load_report: Optional[dict] = None
 
@@ -34,10 +37,13 @@ class _SafeLoading:
         runner = super().from_cfg(cfg)
         runner.strict_load = bool(cfg.get('strict_load', True))
         runner.auto_resume = bool(cfg.get('auto_resume', False))
+        runner.auto_resume_load_from = cfg.get('auto_resume_load_from', None)
         return runner
 
     def _resume_source(self) -> Optional[str]:
         """The checkpoint to resume from, or None to start from scratch."""
+        if isinstance(self._resume, str):  # FlexibleRunner's resume=PATH
+            self._load_from = self._resume
         if self._load_from is not None:
             if not is_readable_checkpoint(self._load_from):
                 alternative = newest_readable_checkpoint(
@@ -64,8 +70,11 @@ class _SafeLoading:
         if fallback is not None:
             return fallback
         if self.auto_resume:
+            start = self.auto_resume_load_from
             self.logger.info(f'Auto-resume: no checkpoint in {self.work_dir}'
-                             '; training starts from scratch.')
+                             '; training starts '
+                             + (f'from load_from={start}.' if start else
+                                'from scratch.'))
             return None
         raise NothingToResumeError(
             f'--resume: no readable checkpoint in {self.work_dir} to resume '
@@ -80,6 +89,10 @@ class _SafeLoading:
             if source is not None:
                 self.logger.info(f'Resuming from {source}.')
                 self.resume(source)
+                self._has_loaded = True
+                return None
+            if self.auto_resume and self.auto_resume_load_from:
+                self.load_checkpoint(self.auto_resume_load_from)
                 self._has_loaded = True
                 return None
             if self._load_from is None:
@@ -114,13 +127,15 @@ class SafeRunner(_SafeLoading, Runner):
     # ------------------------------------------------------------ saving ---
     def save_checkpoint(self, out_dir: str, filename: str, *args,
                         **kwargs) -> None:
+        if not is_main_process():  # mmengine saves on the main process only
+            return None
         if not osp.isdir(out_dir):  # a remote backend: mmengine's own way
             return super().save_checkpoint(out_dir, filename, *args,
                                            **kwargs)
-        tmp = f'{filename}.tmp'
-        super().save_checkpoint(out_dir, tmp, *args, **kwargs)
-        if osp.exists(osp.join(out_dir, tmp)):  # only the main process saves
-            atomic_replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+        tmp = osp.join(out_dir, f'{filename}.tmp')
+        remove_path(tmp)  # left over by an earlier crash
+        super().save_checkpoint(out_dir, osp.basename(tmp), *args, **kwargs)
+        atomic_replace(tmp, osp.join(out_dir, filename))
 
     # ----------------------------------------------------------- loading ---
     def load_checkpoint(self, filename: str, map_location='cpu',
@@ -171,12 +186,17 @@ class SafeFlexibleRunner(_SafeLoading, FlexibleRunner):
     def save_checkpoint(self, out_dir: str, filename: str, *args,
                         **kwargs) -> None:
         if not osp.isdir(out_dir):
-            return super().save_checkpoint(out_dir, filename, *args,
-                                           **kwargs)
-        tmp = f'{filename}.tmp'
-        super().save_checkpoint(out_dir, tmp, *args, **kwargs)
-        if is_main_process() and osp.isfile(osp.join(out_dir, tmp)):
-            atomic_replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+            super().save_checkpoint(out_dir, filename, *args, **kwargs)
+            barrier()
+            return None
+        tmp = osp.join(out_dir, f'{filename}.tmp')
+        if is_main_process():
+            remove_path(tmp)
+        barrier()
+        super().save_checkpoint(out_dir, osp.basename(tmp), *args, **kwargs)
+        barrier()  # every rank has written its part (one file or a folder)
+        if is_main_process() and osp.exists(tmp):
+            atomic_replace(tmp, osp.join(out_dir, filename))
         barrier()
 
     def load_checkpoint(self, filename: str, map_location='cpu',

@@ -151,4 +151,10 @@ def load_encoder_checkpoint(path: str, prefix=_GUESS) -> dict:
     for p in CLASSIFIER_PREFIXES:
         if p + 'weight' in state:
             head = dict(weight=state[p + 'weight'], bias=state[p + 'bias'])
+    if head is not None and any(k.startswith('head.layers.pre_logits')
+                                for k in state):
+        raise ValueError(
+            f'{path}: the classifier has a hidden pre-logits layer, which '
+            "timm's linear head cannot hold; convert a copy without the "
+            "'head.*' keys (the encoder alone).")
     return dict(state=encoder, meta=meta, prefix=prefix, head=head)

@@ -109,6 +109,11 @@ def encoder_to_timm(
                 "(ln2); timm's VisionTransformer holds one. Pass "
                 '--drop-pooling-norm to keep ln1 (token features stay '
                 'exact, pooled ones lose ln2).')
+        if head is not None:
+            raise ConversionError(
+                f'{source}: its classifier was trained on features after '
+                'ln2; dropping ln2 would leave it on other features. '
+                'Convert the encoder of an extracted checkpoint instead.')
         state.pop('ln2.weight')
         state.pop('ln2.bias')
         has_ln2 = False

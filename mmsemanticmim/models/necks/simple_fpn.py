@@ -99,7 +99,8 @@ def check_pyramid_strides(model_cfg) -> None:
         ValueError: Naming the config keys and the strides they must have.
     """
     neck = model_cfg.get('neck') or {}
-    if not str(neck.get('type', '')).endswith('SimpleFPN'):
+    if not isinstance(neck, dict) or \
+            not str(neck.get('type', '')).endswith('SimpleFPN'):
         return
     patch = (model_cfg.get('backbone') or {}).get('patch_size', 16)
     num_outs = neck.get('num_outs', 5)
