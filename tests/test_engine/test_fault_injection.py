@@ -188,8 +188,8 @@ def test_resume_with_nothing_is_an_error_unless_auto(image_folder,
     work = str(tmp_path / 'empty')
     with pytest.raises(NothingToResumeError, match=work):
         build_runner(_resume_cfg(image_folder, work, 'nothing')).train()
-    runner, start = _train(_resume_cfg(image_folder, work, 'auto',
-                                      auto_resume=True))
+    runner, start = _train(
+        _resume_cfg(image_folder, work, 'auto', auto_resume=True))
     assert start == 0 and runner.iter == 6
 
 
