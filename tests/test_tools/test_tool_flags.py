@@ -60,6 +60,16 @@ def test_train_flags_fold_into_the_config(monkeypatch, tmp_path,
                             data_root=image_folder)
     assert cfg.resume is True and cfg.auto_resume is True
 
+    _, _, cfg = _train_args(monkeypatch, '--fsdp', data_root=image_folder)
+    assert cfg.runner_type == 'SafeFlexibleRunner'
+    assert cfg.strategy.type == 'FSDPStrategy'
+    assert cfg.strategy.state_dict_cfg == 'full'
+    assert cfg.strategy.model_wrapper.use_orig_params is True
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match='needs an accelerator'):
+            _train_args(monkeypatch, '--fsdp', '--amp',
+                        data_root=image_folder)
+
     with pytest.raises(ValueError, match='--amp needs an OptimWrapper'):
         _train_args(monkeypatch, '--amp', '--cfg-options',
                     'optim_wrapper.type=ApexOptimWrapper',

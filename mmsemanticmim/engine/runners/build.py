@@ -71,6 +71,14 @@ def use_fsdp(cfg) -> None:
     CPU, and AMP needs an accelerator (``AmpOptimWrapper`` refuses CPU).
     """
     import copy
+
+    import torch
+    wrapper = (cfg.get('optim_wrapper') or {}).get('type', 'OptimWrapper')
+    if 'Amp' in str(wrapper) and not torch.cuda.is_available():
+        raise ValueError(
+            f'optim_wrapper.type={wrapper} needs an accelerator (mmengine '
+            'refuses AMP on the CPU): add --cfg-options '
+            'optim_wrapper.type=OptimWrapper to shard on CPU.')
     cfg.merge_from_dict(copy.deepcopy(FSDP_RUNTIME))
     cfg.pop('model_wrapper_cfg', None)
 
