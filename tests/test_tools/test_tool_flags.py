@@ -165,3 +165,22 @@ def test_study_smoke(cls_folder, tmp_path):
     assert all(len(v) == 1 and {'knn', 'linear'} <= set(v[0])
                for v in results.values())
     assert osp.exists(osp.join(work, 'attention_maskfeat_side-by-side.png'))
+
+
+def test_pretrain_memory_smoke():
+    proc = _run([sys.executable, 'tools/benchmarks/pretrain_memory.py',
+                 '--archs', 'deit-tiny', '--models', 'semanticmim-maskfeat',
+                 '--modes', 'single', 'fsdp', '--batch-size', '2',
+                 '--steps', '1', '--port', str(_free_port())])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    row = [line.split() for line in proc.stdout.splitlines()
+           if line.startswith('deit-tiny ') and 'semanticmim' in line][0]
+    single, fsdp = float(row[3]), float(row[4])
+    assert single > 100 and fsdp > 100  # MiB per process, both measured
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]

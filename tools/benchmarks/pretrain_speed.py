@@ -55,11 +55,13 @@ def load_cfg(path: str) -> Config:
     return Config.fromfile(path)
 
 
-def build(name: str):
+def build(name: str, modify=None):
     """Returns (model, scope, cfg) of 'semanticmim-maskfeat', 'mmpretrain-
-    beit', ..."""
+    beit', ...; ``modify(cfg)`` may change the config first."""
     family, target = name.split('-')
     cfg = load_cfg(PAIRS[target][0 if family == 'semanticmim' else 1])
+    if modify is not None:
+        modify(cfg)
     scope = 'mmsemanticmim' if family == 'semanticmim' else 'mmpretrain'
     tg = cfg.model.get('target_generator') or {}
     tg.pop('init_cfg', None)  # no download: random tokenizer weights

@@ -2,7 +2,7 @@
 checks that fail early, and the Runner it builds."""
 from typing import Optional
 
-from mmengine.registry import RUNNERS
+from mmengine.registry import FUNCTIONS, RUNNERS
 
 from mmsemanticmim.datasets.data_root_check import SPLITS, check_data_roots
 from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
@@ -48,17 +48,38 @@ def backbone_from_checkpoint(cfg, checkpoint: str) -> bool:
     return True
 
 
+def wrap_transformer_layers(module, recurse: bool,
+                            nonwrapped_numel: int = 0, **kwargs) -> bool:
+    """FSDP auto-wrap policy: one FSDP unit per transformer layer (of
+    both stacks), so that only one layer's full parameters exist at a time;
+    the rest (stem, heads, norms) stays in the root unit."""
+    from mmpretrain.models.backbones.vision_transformer import \
+        TransformerEncoderLayer
+
+    from mmsemanticmim.models.utils import ProxyTransformerLayer
+    if recurse:
+        return True
+    return isinstance(module, (ProxyTransformerLayer, TransformerEncoderLayer))
+
+
+FUNCTIONS.register_module(
+    name='semanticmim_wrap_transformer_layers',
+    module=wrap_transformer_layers, force=True)
+
 #: What ``tools/train.py --fsdp`` sets; the same as ``--cfg-options
 #: runner_type=SafeFlexibleRunner strategy.type=FSDPStrategy
-#: strategy.state_dict_cfg=full strategy.model_wrapper.use_orig_params=True``.
+#: strategy.state_dict_cfg=full strategy.model_wrapper.use_orig_params=True
+#: strategy.model_wrapper.auto_wrap_policy.type=semanticmim_wrap_transformer_layers``.
 FSDP_RUNTIME = dict(
     runner_type='SafeFlexibleRunner',
     strategy=dict(
         type='FSDPStrategy',
-        # one flat shard of the whole model; per-parameter optimizer groups
+        # a unit per transformer layer; per-parameter optimizer groups
         # (no-decay keys, layer decay) need the original parameters
-        model_wrapper=dict(type='MMFullyShardedDataParallel',
-                           use_orig_params=True),
+        model_wrapper=dict(
+            type='MMFullyShardedDataParallel', use_orig_params=True,
+            auto_wrap_policy=dict(
+                type='semanticmim_wrap_transformer_layers')),
         # one file per checkpoint, gathered on rank 0: every tool reads it
         state_dict_cfg='full'))
 
