@@ -91,12 +91,11 @@ class _SafeLoading:
                 self.resume(source)
                 self._has_loaded = True
                 return None
-            if self.auto_resume and self.auto_resume_load_from:
+            # nothing to resume from (auto-resume): the config's load_from
+            if self.auto_resume_load_from:
                 self.load_checkpoint(self.auto_resume_load_from)
                 self._has_loaded = True
-                return None
-            if self._load_from is None:
-                return None
+            return None
         if self._load_from is not None:
             self.load_checkpoint(self._load_from)
             self._has_loaded = True
