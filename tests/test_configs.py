@@ -35,18 +35,31 @@ def _expected_backbone(name):
     """What each config promises of its encoder, from the spec's recipes
     (SEMANTICMIM.md) and the ViT-B transfer recipes of mmseg / ViTDet."""
     beit = 'beit' in name
+    large = 'vit-large' in name or 'vit-huge' in name
+    # BEiT's layer scale: 0.1 at ViT-B, 1e-5 from ViT-L on
+    layer_scale = (1e-5 if large else 0.1) if beit else None
     if name.startswith(('semanticmim-', 'baseline-')):
         tiny = 'mnist-demo' in name
+        depth = {'vit-large': 24, 'vit-huge': 32}.get(
+            name.split('_')[1].rsplit('-', 1)[0], 4 if tiny else 12)
         return dict(
             num_proxy_tokens=1 if beit else (4 if tiny else 8),
             layer_type='beit' if beit else 'vit',
-            layer_scale=beit, drop_path=0.1 if beit else 0.,
+            layer_scale=layer_scale, drop_path=0.1 if beit else 0.,
             img_size=(32, 32) if tiny else (224, 224),
-            out_indices=[(4 if tiny else 12) - 1], frozen_stages=-1,
+            out_indices=[depth - 1], frozen_stages=-1,
             final_norm=True)
     common = dict(num_proxy_tokens=1 if beit else 8,
-                  layer_type='beit' if beit else 'vit', layer_scale=beit,
-                  final_norm=False)
+                  layer_type='beit' if beit else 'vit',
+                  layer_scale=layer_scale, final_norm=False)
+    if name.startswith('upernet_vit-large'):
+        # mmseg's / unilm's BEiT-L ADE20K recipe
+        return dict(common, drop_path=0.2, frozen_stages=-1,
+                    out_indices=[7, 11, 15, 23], img_size=(640, 640))
+    if name.startswith('mask-rcnn_vit-large'):
+        # ViTDet's ViT-L recipe
+        return dict(common, drop_path=0.4, frozen_stages=-1,
+                    out_indices=[23], img_size=(1024, 1024))
     if name.startswith('vit-base') and 'linear' in name:
         return dict(common, drop_path=0., frozen_stages=12,
                     out_indices=[11], img_size=(224, 224))
@@ -97,9 +110,9 @@ def test_config_builds_what_it_promises(path):
     assert bb.num_proxy_tokens == want['num_proxy_tokens']
     assert bb.layer_type == want['layer_type']
     gamma = bb.layers[0].gamma_1
-    assert (gamma is not None) == want['layer_scale']
+    assert (gamma is not None) == (want['layer_scale'] is not None)
     if gamma is not None:
-        assert torch.all(gamma == 0.1)
+        assert torch.all(gamma == torch.tensor(want['layer_scale']))
     dpr = _drop_paths(bb.layers)
     assert dpr[0] == 0. and dpr[-1] == pytest.approx(want['drop_path'])
     assert bb.img_size == want['img_size']
@@ -116,8 +129,10 @@ def test_config_builds_what_it_promises(path):
             assert neck.num_layers == bb.num_layers
             assert neck.layer_type == bb.layer_type
             assert _drop_paths(neck.layers) == pytest.approx(dpr)
-            assert (neck.layers[0].gamma_1 is not None) == \
-                want['layer_scale']
+            gamma = neck.layers[0].gamma_1
+            assert (gamma is not None) == (want['layer_scale'] is not None)
+            if gamma is not None:
+                assert torch.all(gamma == torch.tensor(want['layer_scale']))
         else:
             assert model.neck is None
         target = type(model.target_generator).__name__
@@ -247,3 +262,48 @@ def test_resume_restores_weights_optimizer_and_schedule(
     # The message hub's history came back as HistoryBuffer data.
     assert len(capture.loss_history) == 2
     assert runner.iter == 4
+
+
+LARGE_PRETRAIN = sorted(
+    p for p in ALL_CONFIGS
+    if osp.basename(p).startswith('semanticmim-')
+    and ('vit-large' in p or 'vit-huge' in p))
+
+
+@pytest.mark.parametrize('path', LARGE_PRETRAIN, ids=osp.basename)
+def test_large_pretrain_config_trains_a_step(path, tmp_path):
+    """Every ViT-L/H pre-training config, cut to 2 layers per stack at its
+    real width, runs its own data pipeline on an image, computes a finite
+    loss and sends gradients to the encoder: patch size, masking grid,
+    target grid (HOG cells, the DALL-E view) and head width agree."""
+    import numpy as np
+    from mmcv import imwrite
+    from mmengine.dataset import Compose, default_collate
+    from mmengine.registry import DefaultScope
+    from mmpretrain.models.backbones import VisionTransformer
+
+    cfg = Config.fromfile(path)
+    cfg.model.target_generator.pop('init_cfg', None)
+    arch = cfg.model.backbone.arch
+    cut = dict(VisionTransformer.arch_zoo[arch], num_layers=2)
+    cfg.model.backbone.arch = cut
+    cfg.model.neck.arch = cut
+    huge = arch == 'huge'
+    assert cfg.model.get('with_cp', False) == huge  # on by default for H
+    if huge:  # sharded by default for H, with the switch's settings
+        from mmsemanticmim.engine.runners.build import FSDP_RUNTIME
+        assert cfg.runner_type == FSDP_RUNTIME['runner_type']
+        assert cfg.strategy.to_dict() == FSDP_RUNTIME['strategy']
+        assert cfg.optim_wrapper.use_fsdp is True
+    img = str(tmp_path / 'img.png')
+    imwrite(np.random.RandomState(0).randint(0, 255, (256, 300, 3),
+                                             np.uint8), img)
+    with DefaultScope.overwrite_default_scope('mmsemanticmim'):
+        model = _build(cfg)
+        pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
+        data = default_collate([pipeline(dict(img_path=img))] * 2)
+    data = model.data_preprocessor(data, True)
+    loss = model(**data, mode='loss')['loss']
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert model.backbone.patch_embed.projection.weight.grad.abs().sum() > 0

@@ -69,6 +69,15 @@ def test_train_flags_fold_into_the_config(monkeypatch, tmp_path,
         with pytest.raises(ValueError, match='needs an accelerator'):
             _train_args(monkeypatch, '--fsdp', '--amp',
                         data_root=image_folder)
+    # with an accelerator, AMP under FSDP gets the sharded loss scaler
+    from mmengine.config import Config
+
+    from mmsemanticmim.engine import use_fsdp
+    amp = Config(dict(optim_wrapper=dict(type='AmpOptimWrapper')))
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    use_fsdp(amp)
+    assert amp.optim_wrapper.use_fsdp is True
+    assert amp.strategy.type == 'FSDPStrategy'
 
     with pytest.raises(ValueError, match='--amp needs an OptimWrapper'):
         _train_args(monkeypatch, '--amp', '--cfg-options',

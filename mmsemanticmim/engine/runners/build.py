@@ -95,11 +95,14 @@ def use_fsdp(cfg) -> None:
 
     import torch
     wrapper = (cfg.get('optim_wrapper') or {}).get('type', 'OptimWrapper')
-    if 'Amp' in str(wrapper) and not torch.cuda.is_available():
-        raise ValueError(
-            f'optim_wrapper.type={wrapper} needs an accelerator (mmengine '
-            'refuses AMP on the CPU): add --cfg-options '
-            'optim_wrapper.type=OptimWrapper to shard on CPU.')
+    if 'Amp' in str(wrapper):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f'optim_wrapper.type={wrapper} needs an accelerator (mmengine '
+                'refuses AMP on the CPU): add --cfg-options '
+                'optim_wrapper.type=OptimWrapper to shard on CPU.')
+        # the loss scaler must see every shard: ShardedGradScaler
+        cfg.optim_wrapper.use_fsdp = True
     cfg.merge_from_dict(copy.deepcopy(FSDP_RUNTIME))
     cfg.pop('model_wrapper_cfg', None)
 

@@ -1,0 +1,16 @@
+# Sharded training (what `tools/train.py --fsdp` sets; equal to
+# mmsemanticmim.engine.FSDP_RUNTIME, which a test checks): mmengine's
+# FlexibleRunner (our crash-safe SafeFlexibleRunner) with FSDPStrategy, one
+# FSDP unit per transformer layer of both stacks, the original parameters
+# kept for per-parameter optimizer groups (no-decay keys, layer decay), and
+# every checkpoint one full file gathered on rank 0.
+runner_type = 'SafeFlexibleRunner'
+strategy = dict(
+    type='FSDPStrategy',
+    model_wrapper=dict(
+        type='MMFullyShardedDataParallel',
+        use_orig_params=True,
+        auto_wrap_policy=dict(type='semanticmim_wrap_transformer_layers')),
+    state_dict_cfg='full')
+# (A config with AMP also sets optim_wrapper.use_fsdp=True: the loss scaler
+# must see every shard, FSDP's ShardedGradScaler; --fsdp does it itself.)
