@@ -138,7 +138,7 @@ def test_config_builds_what_it_promises(path):
         target = type(model.target_generator).__name__
         family = name.split('_')[0].split('-')[1]
         assert target == {'maskfeat': 'PatchHOGGenerator',
-                          'beit': 'DALLEEncoder',
+                          'beit': 'FP32DALLEEncoder',
                           'pixel': 'PatchPixelTarget'}[family]
 
 
@@ -150,7 +150,8 @@ def test_reference_hyperparameters(name):
     assert (bb.arch, bb.patch_size, bb.img_size) == ('base', 16, 224)
     assert bb.num_proxy_tokens == (1 if beit else 8)
     assert bb.layer_type == ('beit' if beit else 'vit')
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.type == 'DeviceAmpOptimWrapper'
+    assert cfg.optim_wrapper.optimizer.fused is True
     assert cfg.optim_wrapper.optimizer.lr == (1.5e-3 if beit else 1.6e-3)
     assert cfg.optim_wrapper.clip_grad.max_norm == (3.0 if beit else 0.02)
     assert cfg.train_cfg.max_epochs == 300

@@ -35,7 +35,9 @@ def parse_args():
         help='load_from: load the weights that fit and warn about the rest '
         '(default: a checkpoint that does not fit is an error)')
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
+        '--amp', action='store_true',
+        help='mixed precision: bf16 autocast (CPU, bf16 GPUs), else fp16 '
+        'with a dynamic loss scale')
     parser.add_argument(
         '--fsdp',
         action='store_true',
@@ -97,10 +99,13 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper',
+                           'DeviceAmpOptimWrapper'):
             raise ValueError(f'--amp needs an OptimWrapper, the config has '
                              f'{wrapper}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        # bf16 (fp16 + loss scale on GPUs without bf16), on the CPU too
+        cfg.optim_wrapper.type = 'mmsemanticmim.DeviceAmpOptimWrapper'
+        cfg.optim_wrapper.cpu_autocast = True
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.auto_scale_lr:
         if not cfg.get('auto_scale_lr', None):

@@ -42,7 +42,8 @@ def test_train_flags_fold_into_the_config(monkeypatch, tmp_path,
                             str(tmp_path), '--non-strict', '--cfg-options',
                             'auto_scale_lr.base_batch_size=64',
                             data_root=image_folder)
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.type == 'mmsemanticmim.DeviceAmpOptimWrapper'
+    assert cfg.optim_wrapper.cpu_autocast is True
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.resume is True and cfg.load_from == 'some/epoch_3.pth'
     assert cfg.auto_scale_lr == dict(base_batch_size=64, enable=True)

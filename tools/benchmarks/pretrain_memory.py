@@ -1,5 +1,6 @@
 """Peak memory per process of SemanticMIM and of mmpretrain's MaskFeat and
-BEiT, for one process, DDP, DDP + activation checkpointing and FSDP.
+BEiT, for one process, DDP, DDP + activation checkpointing, FSDP and FSDP +
+activation checkpointing.
 
 Each (model, arch, mode) runs in fresh processes (``torch.distributed.run``
 with ``--nproc`` CPU processes and gloo for the distributed modes): build
@@ -16,11 +17,12 @@ stacks (``with_cp``) and on mmpretrain backbones that read ``with_cp``.
 Usage:
     python tools/benchmarks/pretrain_memory.py [--archs base large]
         [--models semanticmim-maskfeat mmpretrain-maskfeat ...]
-        [--modes single ddp ddp_cp fsdp] [--nproc 2] [--batch-size 8]
+        [--modes single ddp ddp_cp fsdp fsdp_cp] [--nproc 2] [--batch-size 8]
         [--steps 2]
 
-Prints one row per model and mode (peak MiB per process) and, per arch, the
-ratio of SemanticMIM's FSDP peak to mmpretrain MaskFeat's single-process
+Prints one row per model and mode (peak MiB per process; "failed" where a
+run died, e.g. for memory, with the end of its log) and, per arch, the
+ratio of SemanticMIM's FSDP peaks to mmpretrain MaskFeat's single-process
 peak at the same per-process batch.
 """
 import argparse
@@ -39,7 +41,7 @@ from pretrain_speed import _rss_bytes, build, make_batch  # noqa: E402
 
 MODELS = ('semanticmim-maskfeat', 'mmpretrain-maskfeat', 'semanticmim-beit',
           'mmpretrain-beit')
-MODES = ('single', 'ddp', 'ddp_cp', 'fsdp')
+MODES = ('single', 'ddp', 'ddp_cp', 'fsdp', 'fsdp_cp')
 
 
 def set_arch(cfg, arch: str) -> None:
@@ -65,7 +67,7 @@ def child(args) -> None:
     if distributed:
         torch.distributed.init_process_group('gloo')
     model, scope, cfg = build(args.model, lambda c: set_arch(c, args.arch))
-    if args.mode == 'ddp_cp':
+    if args.mode.endswith('_cp'):
         for part in (model.backbone, getattr(model, 'neck', None)):
             if part is not None and hasattr(part, 'with_cp'):
                 part.with_cp = True
@@ -73,7 +75,7 @@ def child(args) -> None:
     if args.mode in ('ddp', 'ddp_cp'):
         wrapped = torch.nn.parallel.DistributedDataParallel(
             model, find_unused_parameters=False)
-    elif args.mode == 'fsdp':
+    elif args.mode in ('fsdp', 'fsdp_cp'):
         from torch.distributed.fsdp import FullyShardedDataParallel
 
         from mmsemanticmim.engine.runners.build import \
@@ -123,8 +125,12 @@ def measure(model: str, arch: str, mode: str, args) -> dict:
     rows = [json.loads(line) for line in proc.stdout.splitlines()
             if line.startswith('{')]
     if proc.returncode or not rows:
-        raise RuntimeError(f'{model} {arch} {mode} failed:\n'
-                           + proc.stderr[-3000:])
+        # e.g. killed for memory: say so in the table and go on
+        print(f'# {model} {arch} {mode} failed (exit {proc.returncode}):\n'
+              + '\n'.join('#   ' + line for line in
+                           proc.stderr.strip().splitlines()[-5:]),
+              flush=True)
+        return None
     return dict(peak=max(r['peak_bytes'] for r in rows),
                 params=rows[0]['params'])
 
@@ -161,15 +167,19 @@ def main():
             for mode in args.modes:
                 row[mode] = measure(model, arch, mode, args)
             results[arch, model] = row
-            params = next(iter(row.values()))['params']
-            print(f'{arch:10s} {model:22s} {params / 1e6:7.0f}M '
-                  + ' '.join(f"{row[m]['peak'] / 2**20:8.0f}"
-                             for m in args.modes), flush=True)
-        ours = results.get((arch, 'semanticmim-maskfeat'), {}).get('fsdp')
+            done = [r for r in row.values() if r]
+            params = f"{done[0]['params'] / 1e6:7.0f}M" if done else '?'
+            print(f'{arch:10s} {model:22s} {params:>8s} '
+                  + ' '.join(f"{row[m]['peak'] / 2**20:8.0f}" if row[m]
+                             else f"{'failed':>8s}" for m in args.modes),
+                  flush=True)
         base = results.get((arch, 'mmpretrain-maskfeat'), {}).get('single')
-        if ours and base:
-            print(f'{arch}: SemanticMIM-MaskFeat FSDP / mmpretrain MaskFeat '
-                  f"single process = {ours['peak'] / base['peak']:.3f}x")
+        for mode in ('fsdp', 'fsdp_cp'):
+            ours = results.get((arch, 'semanticmim-maskfeat'), {}).get(mode)
+            if ours and base:
+                print(f'{arch}: SemanticMIM-MaskFeat {mode} / mmpretrain '
+                      'MaskFeat single process = '
+                      f"{ours['peak'] / base['peak']:.3f}x")
 
 
 if __name__ == '__main__':

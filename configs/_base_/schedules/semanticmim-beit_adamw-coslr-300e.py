@@ -2,10 +2,12 @@
 # wd 0.05 (none on biases, norms, positions, proxies, mask embedding, layer
 # scales), grad clip 3.0, 10 warm-up epochs from 1e-4, cosine to 1e-5, AMP.
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    # AMP in the device's format: bf16 on GPUs that have it, else fp16 with
+    # a dynamic loss scale; fp32 on the CPU unless tools/train.py --amp
+    type='DeviceAmpOptimWrapper',
     loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.999),
-                   weight_decay=0.05),
+                   weight_decay=0.05, fused=True),
     clip_grad=dict(max_norm=3.0),
     paramwise_cfg=dict(
         bias_decay_mult=0.,

@@ -1,10 +1,12 @@
 # MaskFeat-target recipe: AdamW lr 1.6e-3 at batch 2048, wd 0.05, grad clip
 # 0.02, 30 warm-up epochs from 1e-6, cosine to 1e-6, 300 epochs, AMP.
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    # AMP in the device's format: bf16 on GPUs that have it, else fp16 with
+    # a dynamic loss scale; fp32 on the CPU unless tools/train.py --amp
+    type='DeviceAmpOptimWrapper',
     loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=1.6e-3, betas=(0.9, 0.999),
-                   weight_decay=0.05),
+                   weight_decay=0.05, fused=True),
     clip_grad=dict(max_norm=0.02),
     paramwise_cfg=dict(
         bias_decay_mult=0.,

@@ -94,13 +94,16 @@ def use_fsdp(cfg) -> None:
     import copy
 
     import torch
-    wrapper = (cfg.get('optim_wrapper') or {}).get('type', 'OptimWrapper')
-    if 'Amp' in str(wrapper):
-        if not torch.cuda.is_available():
+    wrapper = cfg.get('optim_wrapper') or {}
+    kind = str(wrapper.get('type', 'OptimWrapper')).split('.')[-1]
+    if 'Amp' in kind:
+        if not torch.cuda.is_available() and (
+                kind == 'AmpOptimWrapper' or wrapper.get('cpu_autocast')):
             raise ValueError(
-                f'optim_wrapper.type={wrapper} needs an accelerator (mmengine '
-                'refuses AMP on the CPU): add --cfg-options '
-                'optim_wrapper.type=OptimWrapper to shard on CPU.')
+                f'optim_wrapper.type={kind} with autocast under FSDP needs '
+                'an accelerator (mmengine refuses AMP on the CPU; CPU bf16 '
+                'under FSDP is not tested here): drop --amp, or add '
+                '--cfg-options optim_wrapper.type=OptimWrapper.')
         # the loss scaler must see every shard: ShardedGradScaler
         cfg.optim_wrapper.use_fsdp = True
     cfg.merge_from_dict(copy.deepcopy(FSDP_RUNTIME))

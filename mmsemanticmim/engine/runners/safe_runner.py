@@ -123,6 +123,30 @@ class SafeRunner(_SafeLoading, Runner):
       starts from scratch.
     """
 
+    # ---------------------------------------------------------- compiling ---
+    def _maybe_compile(self, target: str) -> None:
+        """The config's ``compile`` (True, or ``torch.compile`` keyword
+        arguments) compiles the model's ``forward``, as FlexibleRunner's
+        strategies do, once for training and evaluation.
+
+        mmengine's Runner compiles the whole ``train_step`` instead, which
+        takes in the optimizer wrapper's step and scheduler hooks; torch
+        2.13's dynamo fails there (InternalTorchDynamoError in
+        ``OptimWrapper.step``). The forward is where the time is.
+        """
+        options = self.cfg.get('compile', None)
+        if not options or getattr(self, '_compiled_forward', False):
+            return
+        import torch
+        options = {} if options is True else dict(options)
+        options.pop('target', None)
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        model.forward = torch.compile(model.forward, **options)
+        self._compiled_forward = True
+        self.logger.info(f'Compiled the model forward ({options or "default"}'
+                         '): the first iterations are slow.')
+
     # ------------------------------------------------------------ saving ---
     def save_checkpoint(self, out_dir: str, filename: str, *args,
                         **kwargs) -> None:

@@ -121,7 +121,10 @@ class SemanticMIM(BaseSelfSupervisor):
             latent = self.neck(enc.proxy_states, latent)
         latent = self.backbone.ln1(latent)
 
-        with torch.no_grad():
-            target = target_view if self.target_generator is None else \
-                self.target_generator(target_view)
+        # targets in fp32 whatever the autocast state (also for generators
+        # from elsewhere, e.g. mmpretrain's DALL-E)
+        with torch.no_grad(), torch.autocast(target_view.device.type,
+                                             enabled=False):
+            target = target_view.float() if self.target_generator is None \
+                else self.target_generator(target_view.float())
         return dict(loss=self.head.loss(latent, target, enc.pred_index))

@@ -3,6 +3,7 @@ import torch
 from mmpretrain.models.selfsup import HOGGenerator
 
 from mmsemanticmim.registry import MODELS
+from mmsemanticmim.models.utils import fp32_targets
 
 
 @MODELS.register_module()
@@ -47,6 +48,7 @@ class PatchHOGGenerator(HOGGenerator):
         hog_feat = hog_feat.unfold(1, size, size).unfold(2, size, size)
         return hog_feat.flatten(1, 2).flatten(2)
 
+    @fp32_targets
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-2] % self.patch_size or x.shape[-1] % self.patch_size:
             raise ValueError(f'HOG input {tuple(x.shape[-2:])} is not a '

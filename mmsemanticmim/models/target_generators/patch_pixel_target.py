@@ -4,6 +4,7 @@ from mmengine.model import BaseModule
 from mmpretrain.models.heads import MAEPretrainHead
 
 from mmsemanticmim.registry import MODELS
+from mmsemanticmim.models.utils import fp32_targets
 
 
 @MODELS.register_module()
@@ -36,7 +37,7 @@ class PatchPixelTarget(BaseModule):
     def out_channels(self) -> int:
         return self.patch_size**2 * self._mae.in_channels
 
-    @torch.no_grad()
+    @fp32_targets
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) images -> (B, num_patches, patch_size^2 * C)."""
         if x.shape[-1] % self.patch_size or x.shape[-2] % self.patch_size:

@@ -1,0 +1,34 @@
+"""The ``compile`` config key: torch.compile of the model's forward."""
+import numpy as np
+import torch
+
+from helpers import TINY_CONFIGS, tiny_cfg
+from mmsemanticmim.engine import build_runner
+
+
+def test_compile_key_trains_like_eager(tmp_path, image_folder):
+    """``compile=True`` on the tiny config: the forward is compiled
+    (dynamo builds graphs) and the run's losses equal the eager run's from
+    the same seed (float tolerance: inductor fuses and reorders)."""
+    import torch._dynamo
+    losses = {}
+    for compiled in (False, True):
+        torch._dynamo.reset()
+        torch._dynamo.utils.counters.clear()
+        cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder,
+                       str(tmp_path / str(compiled)), max_epochs=1,
+                       batch_size=8)
+        cfg.randomness = dict(seed=0)
+        if compiled:
+            cfg.compile = True
+        runner = build_runner(cfg)
+        runner.train()
+        losses[compiled] = runner.message_hub.get_scalar(
+            'train/loss').data[0].copy()
+        forward = runner.model.forward
+        assert hasattr(forward, '_torchdynamo_orig_callable') == compiled
+        graphs = torch._dynamo.utils.counters['stats']['unique_graphs']
+        assert (graphs > 0) == compiled
+    assert len(losses[True]) == len(losses[False]) >= 2
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
+    torch._dynamo.reset()
