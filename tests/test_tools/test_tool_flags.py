@@ -147,17 +147,33 @@ def test_downstream_launcher_prefix_and_missing_checkpoint(tmp_path):
     assert extracted[-1] == 'model.backbone.init_cfg.prefix='
 
 
-def test_pretrain_speed_smoke():
+def test_pretrain_speed_smoke(tmp_path):
+    """Both settings side by side, each with its optimizer and precision
+    named; a wrong --reference-dir is refused naming the folder."""
     proc = _run([sys.executable, 'tools/benchmarks/pretrain_speed.py',
                  '--device', 'cpu', '--batch-size', '1', '--steps', '1',
                  '--warmup', '0', '--no-memory', '--targets', 'maskfeat'])
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    for name in ('semanticmim-maskfeat', 'mmpretrain-maskfeat'):
-        assert name in out
-    ratio = [line for line in out.splitlines()
-             if line.startswith('ratio maskfeat: time')]
-    assert ratio and float(ratio[0].split()[3].rstrip('x,')) > 0
+    rows = [line.split() for line in out.splitlines()
+            if line.startswith(('semanticmim-', 'mmpretrain-'))]
+    assert {(r[0], r[1]) for r in rows} == {
+        (f, s) for f in ('semanticmim-maskfeat', 'mmpretrain-maskfeat')
+        for s in ('like', 'shipped')}
+    ours_shipped = [r for r in rows if r[:2] == ['semanticmim-maskfeat',
+                                                  'shipped']][0]
+    theirs_shipped = [r for r in rows if r[:2] == ['mmpretrain-maskfeat',
+                                                    'shipped']][0]
+    assert ours_shipped[2] == 'AdamW(fused)'  # our config's optimizer
+    assert theirs_shipped[2] == 'AdamW(default)'  # mmpretrain's stock one
+    for setting in ('like', 'shipped'):
+        ratio = [line for line in out.splitlines()
+                 if line.startswith(f'ratio maskfeat {setting}: time')]
+        assert ratio and float(ratio[0].split()[-1].rstrip('x')) > 0
+    proc = _run([sys.executable, 'tools/benchmarks/pretrain_speed.py',
+                 '--reference-dir', str(tmp_path)])
+    assert proc.returncode != 0
+    assert f'--reference-dir {tmp_path}' in proc.stderr
 
 
 def test_study_smoke(cls_folder, tmp_path):
@@ -194,3 +210,23 @@ def _free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+def test_gpu_check_dry_run(tmp_path):
+    """The prepared GPU check runs every part at tiny size on the CPU and
+    reports it: 4 arms x eager/compiled, 4 configs trained 2 steps with
+    finite losses, one UperNet step."""
+    import json
+    proc = _run(['bash', 'tools/benchmarks/gpu_check.sh', '--dry-run'],
+                OUT=str(tmp_path), PYTHON=sys.executable)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp_path / 'gpu_check.json').read_text())
+    assert report['errors'] == [] and report['dry_run'] is True
+    rows = {(r['arm'], r['compiled']) for r in report['throughput']}
+    assert len(rows) == 8
+    assert all(r['images_per_s'] > 0 and r['tflop_per_step'] > 0
+               for r in report['throughput'])
+    assert len(report['train']) == 4
+    assert all(r['steps'] == 2 for r in report['train'])
+    assert report['upernet']['loss'] > 0
+    assert (tmp_path / 'gpu_check.log').read_text().count('train ') >= 4

@@ -1,24 +1,48 @@
-"""Training-step speed and peak memory of SemanticMIM against mmpretrain.
+"""Training-step speed of SemanticMIM against mmpretrain and the authors'
+reference code, like for like and as shipped.
 
-Builds SemanticMIM-MaskFeat and SemanticMIM-BEiT from our ViT-B/16 configs
-and mmpretrain's own MaskFeat and BEiT from the configs shipped inside the
-installed mmpretrain package, feeds each the same random batch (with the
-masks each config's own mask generator draws), and times a full training
-step (forward, backward, AdamW step) round-robin, so that machine noise hits
-every model alike. Peak memory: on CUDA ``max_memory_allocated`` per model;
-on CPU the peak resident-set growth of a child process that runs only that
-model (Linux: peak RSS reset through /proc/self/clear_refs). The DALL-E tokenizers get random weights (the checkpoint cannot be
-downloaded here; its cost does not depend on the weights).
+Arms, each at ViT-B/16 224 from its own config: our SemanticMIM-MaskFeat
+and SemanticMIM-BEiT (``configs/semanticmim``), mmpretrain's MaskFeat and
+BEiT (the configs inside the installed mmpretrain) and, with
+``--reference-dir DIR`` (a checkout of yyk-wew/SemanticMIM; never copied
+here), the authors' SemanticMIM on both (their
+``configs/{maskfeat,beit}/*_bottleneck_pretrain.py``, their modules
+imported from DIR). Every arm gets the same random batch (masks drawn by
+its own mask generator) and is timed over a full training step (forward,
+backward, optimizer step), round-robin over all arms and settings, so that
+machine noise hits each alike. Two settings:
+
+- like for like: the same optimizer for every arm (``torch.optim.AdamW``,
+  fused where the device has it, no grad clipping, no weight-decay groups)
+  and the same precision (``--bf16``: bf16 autocast, else fp32);
+- as shipped: each arm's own ``optim_wrapper`` built from its config by
+  mmengine (optimizer options, clipping, parameter groups, AMP). mmengine's
+  ``AmpOptimWrapper`` (mmpretrain's and the reference's configs) refuses
+  the CPU: there it runs as ``OptimWrapper`` (fp32), as those configs would
+  have to; ours runs its ``DeviceAmpOptimWrapper`` (fp32 on the CPU, bf16
+  or fp16 on a GPU).
+
+The DALL-E tokenizers get random weights (the checkpoint cannot be
+downloaded here; its cost does not depend on the weights). Peak memory:
+on CUDA ``max_memory_allocated`` per model; on CPU the peak resident-set
+growth of a child process that runs only that model, like for like (Linux:
+peak RSS reset through /proc/self/clear_refs). ``--profile`` times the
+parts of our step (encoder, reconstruction stack, head + target,
+optimizer) separately.
 
 Usage:
     python tools/benchmarks/pretrain_speed.py [--batch-size 8] [--steps 5]
-        [--warmup 2] [--device cpu|cuda] [--bf16] [--no-memory]
+        [--warmup 2] [--device cpu|cuda] [--bf16] [--compile]
+        [--targets maskfeat beit] [--reference-dir DIR]
+        [--settings like shipped] [--no-memory] [--profile]
         [--throughput-batch 256]
 
-Prints one row per model and the SemanticMIM / mmpretrain ratios; on CUDA
-also the bf16 training throughput (images/s) at batch 256.
+Prints one row per arm and setting, the ratios ours / mmpretrain and
+ours / reference per setting; on CUDA also the bf16 training throughput
+(images/s) at batch 256.
 """
 import argparse
+import contextlib
 import json
 import os.path as osp
 import statistics
@@ -33,17 +57,23 @@ from mmengine.registry import DefaultScope
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 OURS = osp.join(REPO, 'configs', 'semanticmim')
-PAIRS = {
-    'maskfeat': (
-        osp.join(OURS, 'semanticmim-maskfeat_vit-base-p16_8xb256-amp-'
-                 'coslr-300e_in1k.py'),
-        'mmpretrain::maskfeat/maskfeat_vit-base-p16_8xb256-amp-coslr-300e_'
+CONFIGS = {
+    ('semanticmim', 'maskfeat'): osp.join(
+        OURS, 'semanticmim-maskfeat_vit-base-p16_8xb256-amp-coslr-300e_'
         'in1k.py'),
-    'beit': (
-        osp.join(OURS, 'semanticmim-beit_vit-base-p16_8xb256-amp-coslr-300e_'
-                 'in1k.py'),
-        'mmpretrain::beit/beit_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'),
+    ('mmpretrain', 'maskfeat'):
+    'mmpretrain::maskfeat/maskfeat_vit-base-p16_8xb256-amp-coslr-300e_'
+    'in1k.py',
+    ('reference', 'maskfeat'): 'configs/maskfeat/maskfeat_bottleneck_'
+    'pretrain.py',
+    ('semanticmim', 'beit'): osp.join(
+        OURS, 'semanticmim-beit_vit-base-p16_8xb256-amp-coslr-300e_in1k.py'),
+    ('mmpretrain', 'beit'):
+    'mmpretrain::beit/beit_beit-base-p16_8xb256-amp-coslr-300e_in1k.py',
+    ('reference', 'beit'): 'configs/beit/beit_bottleneck_pretrain.py',
 }
+#: The authors' checkout (``--reference-dir``); set by ``main``.
+REFERENCE_DIR = None
 
 
 def load_cfg(path: str) -> Config:
@@ -55,11 +85,31 @@ def load_cfg(path: str) -> Config:
     return Config.fromfile(path)
 
 
+def _import_reference(directory: str) -> None:
+    """Registers the authors' modules (their ``train.py`` imports ``beit``
+    and ``maskfeat`` from the checkout root) in mmpretrain's registries."""
+    if not osp.isfile(osp.join(directory, 'maskfeat', 'maskfeat.py')):
+        raise FileNotFoundError(
+            f'--reference-dir {directory}: no maskfeat/maskfeat.py there; '
+            'give the root of a yyk-wew/SemanticMIM checkout.')
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    import beit  # noqa: F401
+    import maskfeat  # noqa: F401
+
+
 def build(name: str, modify=None):
     """Returns (model, scope, cfg) of 'semanticmim-maskfeat', 'mmpretrain-
-    beit', ...; ``modify(cfg)`` may change the config first."""
+    beit', 'reference-maskfeat', ...; ``modify(cfg)`` may change the config
+    first."""
     family, target = name.split('-')
-    cfg = load_cfg(PAIRS[target][0 if family == 'semanticmim' else 1])
+    path = CONFIGS[family, target]
+    if family == 'reference':
+        if REFERENCE_DIR is None:
+            raise ValueError(f'{name} needs --reference-dir')
+        _import_reference(REFERENCE_DIR)
+        path = osp.join(REFERENCE_DIR, path)
+    cfg = load_cfg(path)
     if modify is not None:
         modify(cfg)
     scope = 'mmsemanticmim' if family == 'semanticmim' else 'mmpretrain'
@@ -98,16 +148,77 @@ def make_batch(cfg, scope, batch_size, device, seed=0):
     return inputs, samples
 
 
-def step_fn(model, inputs, samples, optimizer, bf16):
-    def step():
-        with torch.autocast(inputs[0].device.type if isinstance(
-                inputs, list) else inputs.device.type,
-                            dtype=torch.bfloat16, enabled=bf16):
-            loss = model.loss(inputs, samples)['loss']
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    return step
+def _fused_ok(device: str) -> bool:
+    try:
+        torch.optim.AdamW([torch.zeros(1, device=device,
+                                       requires_grad=True)], fused=True)
+        return True
+    except RuntimeError:
+        return False
+
+
+def like_for_like_optimizer(model, device):
+    """The same AdamW for every arm: fused where the device has it."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if _fused_ok(device):
+        return torch.optim.AdamW(params, lr=1e-4, fused=True)
+    return torch.optim.AdamW(params, lr=1e-4, foreach=True)
+
+
+def shipped_wrapper(model, cfg, scope, device):
+    """The arm's own optim_wrapper, built by mmengine from its config."""
+    from mmengine.optim import build_optim_wrapper
+    wrapper_cfg = cfg.optim_wrapper.copy()
+    note = ''
+    if device == 'cpu' and wrapper_cfg.get('type') == 'AmpOptimWrapper':
+        # mmengine's AMP wrapper asserts an accelerator
+        wrapper_cfg.type = 'OptimWrapper'
+        for key in ('loss_scale', 'dtype', 'use_fsdp'):
+            wrapper_cfg.pop(key, None)
+        note = 'AmpOptimWrapper->fp32'
+    with DefaultScope.overwrite_default_scope(scope):
+        wrapper = build_optim_wrapper(model, wrapper_cfg)
+    dtype = getattr(wrapper, 'cast_dtype', None)
+    opt = wrapper.optimizer
+    kind = 'fused' if opt.defaults.get('fused') else (
+        'foreach' if opt.defaults.get('foreach') else 'default')
+    precision = str(dtype).replace('torch.', '') if dtype else 'fp32'
+    return wrapper, f'{type(opt).__name__}({kind}) {precision} {note}'.strip()
+
+
+def prepare(name, args, settings=('like', )):
+    """One model of arm ``name`` and, per setting, a closure running one
+    training step of it and a short description of its optimizer and
+    precision (the settings share the model: memory)."""
+    model, scope, cfg = build(name)
+    model = model.to(args.device).train()
+    if args.compile:
+        model.forward = torch.compile(model.forward)
+    inputs, samples = make_batch(cfg, scope, args.batch_size, args.device)
+    out = {}
+    if 'shipped' in settings:
+        wrapper, desc = shipped_wrapper(model, cfg, scope, args.device)
+
+        def shipped():
+            with wrapper.optim_context(model):
+                loss = model(inputs, samples, mode='loss')['loss']
+            wrapper.update_params(loss)
+        out['shipped'] = shipped, desc
+    if 'like' in settings:
+        opt = like_for_like_optimizer(model, args.device)
+        autocast = (lambda: torch.autocast(
+            args.device, dtype=torch.bfloat16)) if args.bf16 \
+            else contextlib.nullcontext
+
+        def like():
+            with autocast():
+                loss = model(inputs, samples, mode='loss')['loss']
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        kind = 'fused' if opt.defaults.get('fused') else 'foreach'
+        out['like'] = like, f"AdamW({kind}) {'bf16' if args.bf16 else 'fp32'}"
+    return out
 
 
 def sync(device):
@@ -115,18 +226,9 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def prepare(name, args):
-    model, scope, cfg = build(name)
-    model = model.to(args.device).train()
-    inputs, samples = make_batch(cfg, scope, args.batch_size, args.device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=1e-4)
-    return step_fn(model, inputs, samples, opt, args.bf16)
-
-
 def memory_child(name, args):
     """Run in a fresh process: peak memory growth of one model's steps."""
-    step = prepare(name, args)
+    step = prepare(name, args)['like'][0]
     step()  # optimizer state exists from here on, as in training
     sync(args.device)
     if args.device == 'cuda':
@@ -155,7 +257,66 @@ def _rss_bytes(field: str) -> int:
     raise RuntimeError(f'{field} not in /proc/self/status')
 
 
+def profile_parts(target: str, args) -> None:
+    """Median seconds of each part of our step, timed one at a time:
+    encoder forward + backward, reconstruction stack forward + backward
+    (from detached encoder outputs), target + head + loss forward +
+    backward, and the optimizer step (like-for-like AdamW)."""
+    model, scope, cfg = build(f'semanticmim-{target}')
+    model = model.to(args.device).train()
+    inputs, samples = make_batch(cfg, scope, args.batch_size, args.device)
+    images = inputs[0] if isinstance(inputs, list) else inputs
+    view = inputs[-1] if isinstance(inputs, list) else inputs
+    mask = torch.stack([s.mask for s in samples])
+    opt = like_for_like_optimizer(model, args.device)
+    enc = model.backbone(images, mask, None, True)
+    states = [s.detach().requires_grad_() for s in enc.proxy_states]
+    queries = enc.mask_tokens.detach().requires_grad_()
+    latent = model.neck(states, queries).detach().requires_grad_()
+
+    def encoder():
+        out = model.backbone(images, mask, None, True)
+        torch.autograd.backward(
+            [s.sum() for s in out.proxy_states] + [out.mask_tokens.sum()])
+
+    def stack():
+        model.neck(states, queries).sum().backward()
+
+    def head():
+        with torch.no_grad():
+            tgt = model.target_generator(view)
+        model.head.loss(model.backbone.ln1(latent), tgt,
+                        enc.pred_index).backward()
+
+    def optimizer():
+        opt.step()
+
+    def full():
+        model(inputs, samples, mode='loss')['loss'].backward()
+        opt.step()
+        opt.zero_grad(set_to_none=False)
+
+    parts = dict(encoder=encoder, reconstruction=stack, target_head=head,
+                 optimizer=optimizer, full_step=full)
+    times = {k: [] for k in parts}
+    for r in range(args.warmup + args.steps):
+        for k, fn in parts.items():
+            sync(args.device)
+            t0 = time.perf_counter()
+            fn()
+            sync(args.device)
+            if r >= args.warmup:
+                times[k].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f'profile semanticmim-{target} (median s, parts timed alone):')
+    for k, v in med.items():
+        share = '' if k == 'full_step' else \
+            f'  {100 * v / med["full_step"]:5.1f}% of the full step'
+        print(f'  {k:16s} {v:8.3f}{share}')
+
+
 def main():
+    global REFERENCE_DIR
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--steps', type=int, default=5)
@@ -163,71 +324,109 @@ def main():
     parser.add_argument('--device', default='cuda'
                         if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--bf16', action='store_true',
-                        help='bf16 autocast (CUDA)')
-    parser.add_argument('--targets', nargs='+', default=['maskfeat', 'beit'])
+                        help='like for like in bf16 autocast')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile every model forward')
+    parser.add_argument('--targets', nargs='+', default=['maskfeat', 'beit'],
+                        choices=['maskfeat', 'beit'])
+    parser.add_argument('--reference-dir',
+                        help='a yyk-wew/SemanticMIM checkout: add its arms')
+    parser.add_argument('--settings', nargs='+', default=['like', 'shipped'],
+                        choices=['like', 'shipped'])
     parser.add_argument('--no-memory', action='store_true')
+    parser.add_argument('--profile', action='store_true',
+                        help='also time the parts of our step')
     parser.add_argument('--throughput-batch', type=int, default=256,
                         help='on CUDA, also bf16 images/s at this batch '
                         '(0: skip)')
     parser.add_argument('--memory-child', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # building optimizer wrappers logs every parameter group
+    from mmengine.logging import MMLogger
+    MMLogger.get_current_instance().setLevel('ERROR')
+    if args.reference_dir:
+        REFERENCE_DIR = osp.abspath(args.reference_dir)
+        _import_reference(REFERENCE_DIR)  # fail early on a wrong folder
     if args.memory_child:
         return memory_child(args.memory_child, args)
 
-    names = [f'{f}-{t}' for t in args.targets
-             for f in ('semanticmim', 'mmpretrain')]
-    steps = {n: prepare(n, args) for n in names}
-    times = {n: [] for n in names}
-    for r in range(args.warmup + args.steps):
-        for n in names:  # round robin: noise hits every model alike
-            sync(args.device)
-            t0 = time.perf_counter()
-            steps[n]()
-            sync(args.device)
-            if r >= args.warmup:
-                times[n].append(time.perf_counter() - t0)
-    del steps
+    families = ['semanticmim', 'mmpretrain'] + (
+        ['reference'] if args.reference_dir else [])
+    arms = [(f'{f}-{t}', s) for t in args.targets for s in args.settings
+            for f in families]
+    names = [f'{f}-{t}' for t in args.targets for f in families]
+    times = {arm: [] for arm in arms}
+    desc = {}
+    for t in args.targets:  # one target's models at a time: memory
+        steps = {}
+        for f in families:
+            for s, (step, d) in prepare(f'{f}-{t}', args,
+                                        args.settings).items():
+                steps[f'{f}-{t}', s], desc[f'{f}-{t}', s] = step, d
+        for r in range(args.warmup + args.steps):
+            for arm in steps:  # round robin: noise hits every arm alike
+                sync(args.device)
+                t0 = time.perf_counter()
+                steps[arm]()
+                sync(args.device)
+                if r >= args.warmup:
+                    times[arm].append(time.perf_counter() - t0)
+        del steps
 
     memory = {}
     if not args.no_memory:
         for n in names:
             cmd = [sys.executable, __file__, '--memory-child', n,
                    '--batch-size', str(args.batch_size), '--device',
-                   args.device] + (['--bf16'] if args.bf16 else [])
+                   args.device] + (['--bf16'] if args.bf16 else []) + (
+                       ['--reference-dir', REFERENCE_DIR]
+                       if REFERENCE_DIR else [])
             out = subprocess.run(cmd, capture_output=True, text=True,
                                  check=True).stdout.strip().splitlines()[-1]
             memory[n] = json.loads(out)['peak_bytes']
 
     print(f'device={args.device} batch={args.batch_size} steps={args.steps} '
-          f'bf16={args.bf16} torch={torch.__version__} '
-          f'threads={torch.get_num_threads()}')
-    print(f"{'model':24s} {'median s/step':>14s} {'images/s':>9s} "
-          f"{'peak MiB':>9s}")
-    med = {n: statistics.median(times[n]) for n in names}
-    for n in names:
-        mem = f'{memory[n] / 2**20:9.0f}' if n in memory else f"{'-':>9s}"
-        print(f'{n:24s} {med[n]:14.3f} {args.batch_size / med[n]:9.1f} '
-              f'{mem}')
+          f'warmup={args.warmup} compile={args.compile} '
+          f'torch={torch.__version__} threads={torch.get_num_threads()}')
+    print(f"{'arm':22s} {'setting':8s} {'optimizer, precision':34s} "
+          f"{'median s/step':>13s} {'images/s':>9s} {'peak MiB':>9s}")
+    med = {arm: statistics.median(times[arm]) for arm in arms}
+    for arm in arms:
+        n, s = arm
+        mem = f'{memory[n] / 2**20:9.0f}' if n in memory and s == 'like' \
+            else f"{'-':>9s}"
+        print(f'{n:22s} {s:8s} {desc[arm]:34s} {med[arm]:13.3f} '
+              f'{args.batch_size / med[arm]:9.2f} {mem}')
+    for s in args.settings:
+        for t in args.targets:
+            ours = med[f'semanticmim-{t}', s]
+            line = (f'ratio {t} {s}: time ours / mmpretrain '
+                    f"{ours / med[f'mmpretrain-{t}', s]:.3f}x")
+            if args.reference_dir:
+                ref = med[f'reference-{t}', s]
+                line += (f', ours / reference {ours / ref:.3f}x '
+                         f'(ours {ref / ours:.3f}x as fast)')
+            print(line)
     for t in args.targets:
-        ours, theirs = f'semanticmim-{t}', f'mmpretrain-{t}'
-        line = f'ratio {t}: time {med[ours] / med[theirs]:.3f}x'
         if memory:
-            line += f', peak memory {memory[ours] / memory[theirs]:.3f}x'
-        print(line + f'  ({ours} / {theirs})')
+            print(f'ratio {t}: peak memory ours / mmpretrain '
+                  f"{memory[f'semanticmim-{t}'] / memory[f'mmpretrain-{t}']:.3f}x")
+    if args.profile:
+        for t in args.targets:
+            profile_parts(t, args)
     if args.device == 'cuda' and args.throughput_batch:
         bf16_throughput(names, args)
 
 
 def bf16_throughput(names, args):
     """Training images/s with bf16 autocast at a large batch, one model at
-    a time (ViT-B/16 at batch 256 by default)."""
-    import argparse as _argparse
-    big = _argparse.Namespace(**{**vars(args), 'bf16': True,
-                                 'batch_size': args.throughput_batch})
+    a time (ViT-B/16 at batch 256 by default), like for like."""
+    big = argparse.Namespace(**{**vars(args), 'bf16': True,
+                                'batch_size': args.throughput_batch})
     print(f'bf16 training throughput, batch {big.batch_size}:')
     rates = {}
     for n in names:
-        step = prepare(n, big)
+        step = prepare(n, big)['like'][0]
         for _ in range(args.warmup):
             step()
         sync('cuda')

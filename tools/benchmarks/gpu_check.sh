@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One prepared GPU check for a single `device` run (< 10 minutes on one
+# H200): throughput / memory / MFU of the four pre-training arms (eager and
+# compiled), 50 shipped-AMP steps of our four ViT-B configs, one 640x640
+# UperNet step. See tools/benchmarks/gpu_check.py.
+#
+#   bash tools/benchmarks/gpu_check.sh             # on a GPU machine
+#   bash tools/benchmarks/gpu_check.sh --dry-run   # CPU, tiny sizes (tests)
+#
+# On the lent GPU machine (python3 with CUDA torch, no network): carry the
+# wheels this package needs beyond what is installed there in .whl/ (see
+# the README's GPU section); they are installed into /tmp/site first.
+# Writes $OUT/gpu_check.json and $OUT/gpu_check.log when OUT is set.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ] && PY=.venv/bin/python
+if compgen -G ".whl/*.whl" > /dev/null; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+    --upgrade --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
+else
+  export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONUNBUFFERED=1
+out=()
+[ -n "${OUT:-}" ] && out=(--out "$OUT")
+if [ -n "${OUT:-}" ]; then
+  "$PY" tools/benchmarks/gpu_check.py "${out[@]}" "$@" 2>&1 | tee "$OUT/gpu_check.log"
+else
+  "$PY" tools/benchmarks/gpu_check.py "$@"
+fi
