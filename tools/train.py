@@ -99,8 +99,8 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper',
-                           'DeviceAmpOptimWrapper'):
+        if str(wrapper).split('.')[-1] not in (
+                'OptimWrapper', 'AmpOptimWrapper', 'DeviceAmpOptimWrapper'):
             raise ValueError(f'--amp needs an OptimWrapper, the config has '
                              f'{wrapper}')
         # bf16 (fp16 + loss scale on GPUs without bf16), on the CPU too

@@ -21,9 +21,11 @@ TINY = {
 def test_format_follows_the_device(monkeypatch):
     assert default_amp_dtype('cpu') is None
     assert default_amp_dtype('cpu', cpu_autocast=True) is torch.bfloat16
-    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported',
+                        lambda including_emulation=True: True)
     assert default_amp_dtype('cuda') is torch.bfloat16
-    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda: False)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported',
+                        lambda including_emulation=True: False)
     assert default_amp_dtype('cuda') is torch.float16
 
     opt = torch.optim.AdamW([torch.nn.Parameter(torch.ones(2))])
@@ -40,6 +42,10 @@ def test_format_follows_the_device(monkeypatch):
         DeviceAmpOptimWrapper(optimizer=opt, dtype='half')
     with pytest.raises(TypeError, match='loss_scale'):
         DeviceAmpOptimWrapper(optimizer=opt, loss_scale='static')
+    # a checkpoint without loss scaling (empty scaler state) loads
+    state = wrapper.state_dict()
+    assert state['loss_scaler'] == {}
+    DeviceAmpOptimWrapper(optimizer=opt).load_state_dict(state)
 
 
 def _tiny_model(target):

@@ -28,6 +28,7 @@ backend), to test the script where there is no GPU. Prints a summary and,
 with ``--out DIR``, writes ``gpu_check.json`` there.
 """
 import argparse
+import gc
 import json
 import math
 import os
@@ -151,11 +152,16 @@ def throughput(arm: str, batch: int, compiled: bool, args) -> dict:
                         peak_gib=peak / 2**30, tflop_per_step=flops / 1e12,
                         mfu=flops / seconds / (args.peak_tflops * 1e12))
         except torch.OutOfMemoryError:
-            model = None
-            torch.cuda.empty_cache()
-            batch //= 2
+            oom = True
+        else:
+            oom = False
         finally:
             torch._dynamo.reset()
+        if oom:  # free everything of the failed try, then half the batch
+            model = opt = step = inputs = samples = None
+            gc.collect()
+            torch.cuda.empty_cache()
+            batch //= 2
     raise RuntimeError(f'{arm}: not even batch 1 fits')
 
 

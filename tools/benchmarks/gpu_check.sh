@@ -24,7 +24,7 @@ else
 fi
 export PYTHONUNBUFFERED=1
 out=()
-[ -n "${OUT:-}" ] && out=(--out "$OUT")
+[ -n "${OUT:-}" ] && out=(--out "$OUT") && mkdir -p "$OUT"
 if [ -n "${OUT:-}" ]; then
   "$PY" tools/benchmarks/gpu_check.py "${out[@]}" "$@" 2>&1 | tee "$OUT/gpu_check.log"
 else

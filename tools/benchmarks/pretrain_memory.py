@@ -12,7 +12,9 @@ FSDP wraps every transformer layer as its own unit, as ``tools/train.py
 --fsdp`` does.
 The DALL-E tokenizers get random weights (no download; memory does not
 depend on them). Activation checkpointing is switched on SemanticMIM's two
-stacks (``with_cp``) and on mmpretrain backbones that read ``with_cp``.
+stacks (``with_cp``) and on mmpretrain backbones that have a ``with_cp``
+attribute (MaskFeat's and BEiT's ViTs have none: their ``*_cp`` modes run
+without it).
 
 Usage:
     python tools/benchmarks/pretrain_memory.py [--archs base large]

@@ -15,8 +15,10 @@ def default_amp_dtype(device_type: str,
     """bf16 on a CUDA device that supports it, else fp16 on CUDA; on the CPU
     bf16 when asked for (``cpu_autocast``), else None (fp32)."""
     if device_type == 'cuda':
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() \
-            else torch.float16
+        # native bf16 only (Ampere and later): emulated bf16 on older GPUs
+        # is slow, fp16 with a loss scale is their format
+        return torch.bfloat16 if torch.cuda.is_bf16_supported(
+            including_emulation=False) else torch.float16
     return torch.bfloat16 if cpu_autocast else None
 
 
@@ -31,7 +33,8 @@ class DeviceAmpOptimWrapper(AmpOptimWrapper):
     (Ampere and later); fp16 with a dynamic (or the configured) loss scale
     on older GPUs, FSDP's ``ShardedGradScaler`` under ``use_fsdp``; on the
     CPU fp32, or bf16 autocast with ``cpu_autocast=True`` (what
-    ``tools/train.py --amp`` sets). An explicit ``dtype`` wins. The scaler
+    ``tools/train.py --amp`` sets). An explicit ``dtype`` wins. The device
+    is the process's: CUDA when available, else the CPU. The scaler
     is a disabled one when the format needs none, so ``backward``, ``step``
     and checkpoints are the parent's.
 
@@ -96,6 +99,15 @@ class DeviceAmpOptimWrapper(AmpOptimWrapper):
         else:
             raise TypeError('optim_wrapper.loss_scale must be "dynamic", a '
                             f'float or a dict, not {loss_scale!r}')
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """As the parent, but a checkpoint saved without loss scaling
+        (bf16 / fp32: an empty scaler state) resumes in fp16 too, with a
+        fresh scale, and a scaler state is ignored where none is used."""
+        scaler_state = state_dict.pop('loss_scaler', None)
+        if scaler_state and self.loss_scaler.is_enabled():
+            self.loss_scaler.load_state_dict(scaler_state)
+        super().load_state_dict(state_dict)
 
     @contextmanager
     def optim_context(self, model: torch.nn.Module):

@@ -126,8 +126,9 @@ class SafeRunner(_SafeLoading, Runner):
     # ---------------------------------------------------------- compiling ---
     def _maybe_compile(self, target: str) -> None:
         """The config's ``compile`` (True, or ``torch.compile`` keyword
-        arguments) compiles the model's ``forward``, as FlexibleRunner's
-        strategies do, once for training and evaluation.
+        arguments; a ``target`` key is ignored) compiles the model's
+        ``forward`` once when training starts, as FlexibleRunner's
+        strategies do (mmengine calls this from ``train`` only).
 
         mmengine's Runner compiles the whole ``train_step`` instead, which
         takes in the optimizer wrapper's step and scheduler hooks; torch
