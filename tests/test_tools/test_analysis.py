@@ -135,3 +135,74 @@ def test_pixel_target_is_normalised_per_patch():
     raw = PatchPixelTarget(patch_size=4, norm_pix=False)
     x = torch.arange(3 * 8 * 8, dtype=torch.float).view(1, 3, 8, 8)
     assert np.allclose(raw(x)[0, 0, :3].numpy(), [0, 64, 128])
+
+
+def test_representation_report(pretrain_checkpoint, two_proxy_checkpoint,
+                               cls_folder, tmp_path):
+    """Two checkpoints and the random floor: one table row per checkpoint
+    and layer, every record in the JSON with each one's best, a plot."""
+    import json
+
+    import cv2
+    from representation_report import main
+    out = tmp_path / 'rep'
+    main([pretrain_checkpoint, two_proxy_checkpoint, '--data-root',
+          cls_folder, '--out-dir', str(out), '--names', 'a', 'b',
+          '--random-init', '--mean', '127', '127', '127', '--std', '64',
+          '64', '64', '--max-per-class', '6'])
+    table = (out / 'representation.md').read_text()
+    rows = [line for line in table.splitlines()
+            if line.startswith(('| a |', '| b |', '| random init |'))]
+    assert len(rows) == 3 * 4
+    assert rows[0].count('|') == 2 + 2 * 3 + 1  # k-NN | linear x 3 kinds
+    report = json.loads((out / 'representation.json').read_text())
+    assert set(report) == {'a', 'b', 'random init'}
+    assert len(report['a']['records']) == 4 * 3
+    best = report['a']['best_linear']
+    assert best['linear'] == max(r['linear'] for r in report['a']['records'])
+    assert '- a: best linear' in table
+    assert report['b']['best_knn_proxy']['feature'] == 'proxy'
+    img = cv2.imread(str(out / 'representation.png'))
+    assert img is not None and img.shape[:2] == (420, 1100)
+    assert img.std() > 10
+
+
+def test_representation_report_refuses_bad_arguments(pretrain_checkpoint,
+                                                     tmp_path, capsys):
+    from representation_report import parse_args
+    with pytest.raises(SystemExit):
+        parse_args([pretrain_checkpoint, '--data-root', str(tmp_path),
+                    '--out-dir', str(tmp_path)])
+    assert f'{tmp_path}/train not found' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_args([pretrain_checkpoint, '--data-root', str(tmp_path),
+                    '--out-dir', str(tmp_path), '--names', 'a', 'b'])
+    assert '2 names for 1 checkpoints' in capsys.readouterr().err
+
+
+def test_attention_report(pretrain_checkpoint, two_proxy_checkpoint,
+                          cls_folder, tmp_path):
+    import json
+
+    import cv2
+    from attention_report import main
+    out = tmp_path / 'attn'
+    main([pretrain_checkpoint, two_proxy_checkpoint, '--out-dir', str(out),
+          '--names', 'four', 'two', '--data-root', cls_folder,
+          '--per-class', '3'])
+    report = json.loads((out / 'attention.json').read_text())
+    for name, proxies in (('four', 4), ('two', 2)):
+        s = report[name]
+        assert s['num_proxies'] == proxies and s['grid'] == [8, 8]
+        assert np.asarray(s['distance']).shape == (4, 3)  # layers x heads
+        assert np.asarray(s['entropy']).shape == (4, 3)
+        assert 0 < np.mean(s['distance']) < 12
+        assert s['uniform_entropy'] == pytest.approx(np.log(64))
+    table = (out / 'attention.md').read_text()
+    assert table.count('| four |') == 4 and table.count('| two |') == 4
+    assert '3 images a class' in table
+    img = cv2.imread(str(out / 'attention.png'))
+    assert img is not None and img.std() > 10
+    # one sample photo instead of a folder
+    main([pretrain_checkpoint, '--out-dir', str(tmp_path / 'one')])
+    assert 'astronaut' in (tmp_path / 'one' / 'attention.md').read_text()

@@ -183,14 +183,28 @@ def test_study_smoke(cls_folder, tmp_path):
                  '2', '--seeds', '0'])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     table = open(osp.join(work, 'results.md')).read()
+    # the header says what data was used, counted on disk
+    assert table.startswith(f'{osp.basename(cls_folder)} (16 train / 16 '
+                            'val images, 2 classes); tiny ViT')
     for arm in ('SemanticMIM (HOG)', 'baseline (HOG)', 'SemanticMIM (pixel)',
                 'baseline (pixel)', 'random init'):
-        assert f'| {arm} |' in table
+        row = [line for line in table.splitlines()
+               if line.startswith(f'| {arm} |')][0]
+        assert row.count('|') == 8 and ', L' in row  # best layer given
     import json
-    results = json.load(open(osp.join(work, 'results.json')))
-    assert all(len(v) == 1 and {'knn', 'linear'} <= set(v[0])
-               for v in results.values())
-    assert osp.exists(osp.join(work, 'attention_maskfeat_side-by-side.png'))
+    report = json.load(open(osp.join(work, 'results.json')))
+    assert report['data']['images'] == {'train': 16, 'val': 16}
+    assert len(report['norm']['mean']) == 3
+    for runs in report['results'].values():
+        assert [r['seed'] for r in runs] == [0]
+        kinds = {r['feature'] for r in runs[0]['records']}
+        assert kinds == {'patch', 'proxy', 'patch+proxy'}
+        assert len(runs[0]['records']) == 4 * 3
+    for name in ('representation.md', 'representation.png',
+                 'attention.md', 'attention.png',
+                 'attention_maskfeat_side-by-side.png'):
+        assert osp.exists(osp.join(work, name)), name
+    assert '## Layer by layer' in table and '## Attention' in table
 
 
 def test_pretrain_memory_smoke():

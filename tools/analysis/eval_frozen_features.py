@@ -20,10 +20,10 @@ import argparse
 import json
 
 import mmsemanticmim  # noqa: F401  (compat guards first)
-import torch
+from report_files import add_image_args
 
 from mmsemanticmim.evaluation import (evaluate_frozen, extract_features,
-                                      tsne_plot)
+                                      load_frozen_encoder, tsne_plot)
 from mmsemanticmim.models import SemanticMIMViT
 
 MNIST_DEMO_NORM = dict(mean=[33.3] * 3, std=[78.6] * 3)
@@ -31,15 +31,10 @@ MNIST_DEMO_NORM = dict(mean=[33.3] * 3, std=[78.6] * 3)
 
 def frozen_encoder(checkpoint: str, random_init: bool = False,
                    seed: int = 0) -> SemanticMIMViT:
-    """The checkpoint's encoder for feature extraction; ``random_init``
-    keeps its architecture but not its weights (the floor)."""
-    encoder = SemanticMIMViT.from_checkpoint(
-        checkpoint, out_type='featmap', final_norm=True)
-    if random_init:
-        torch.manual_seed(seed)
-        encoder.init_cfg = None
-        encoder.init_weights()
-    return encoder.eval()
+    """The checkpoint's last-layer patch features (``featmap`` after the
+    final norm); ``random_init`` keeps its architecture, not its weights."""
+    return load_frozen_encoder(checkpoint, random_init, seed,
+                               out_type='featmap', final_norm=True)
 
 
 def evaluate(encoder, data_root, img_size, mean, std, train_split='train',
@@ -61,12 +56,7 @@ def main():
     parser.add_argument('--data-root', default='data/mnist_demo')
     parser.add_argument('--train-split', default='train')
     parser.add_argument('--test-split', default='val')
-    parser.add_argument('--img-size', type=int,
-                        help="input side (default: the checkpoint's)")
-    parser.add_argument('--mean', type=float, nargs=3,
-                        default=MNIST_DEMO_NORM['mean'])
-    parser.add_argument('--std', type=float, nargs=3,
-                        default=MNIST_DEMO_NORM['std'])
+    add_image_args(parser, MNIST_DEMO_NORM)
     parser.add_argument('--k', type=int, default=20)
     parser.add_argument('--temperature', type=float, default=0.07)
     parser.add_argument('--tsne', help='write a t-SNE PNG here')

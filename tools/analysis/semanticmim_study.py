@@ -1,19 +1,28 @@
-"""The paper's two claims at toy scale, on the embedded digits, on CPU.
+"""The paper's two claims at toy scale, on a small class folder, on CPU.
 
 Arms, each with the same budget (epochs, batch, lr, schedule, seeds): the
 tiny SemanticMIM and its MIM baseline for the HOG target and for the
 normalised-pixel target, plus a randomly initialised encoder of the same
-architecture as the floor. Each trained arm pre-trains on the 4,000 train
-digits (labels unused), then its frozen features are scored by k-NN (k=20,
-cosine, T=0.07) and a logistic-regression probe on the 1,000 val digits.
-Writes into WORK_DIR: ``results.md`` (mean +- std over seeds), ``results
-.json``, one attention PNG per arm (seed 0, same image) and one t-SNE PNG
-per arm (seed 0).
+architecture as the floor. Each trained arm pre-trains on the train split
+(labels unused), with the pixel mean / std of that split, then every layer's
+frozen patch-mean, proxy-mean and concatenated features are scored by k-NN
+(k=20, cosine, T=0.07) and a logistic-regression probe on the val split
+(tools/analysis/representation_report.py), and the attention of each arm's
+first seed is measured (mean distance, entropy, proxy share:
+tools/analysis/attention_report.py). What data and how many images were
+used is read from the data root (its meta.json and a count on disk).
+
+Writes into WORK_DIR: ``results.md`` (mean +- std over seeds: last-layer
+patch features, the best layer and feature, the best proxy features; then
+the layer-wise and attention tables), ``results.json``,
+``representation.{md,json,png}`` (seed-averaged), ``attention.{md,json,
+png}``, one attention-map PNG per arm and per pair, one t-SNE PNG per arm.
 
 Model and image size: the demo's tiny ViT (4 layers, width 96, 3 heads),
 32x32 inputs, 4-pixel patches (8x8 grid), 4 proxies; mask ratio 0.8 with the
 bottleneck, 0.4 without (the reference's MaskFeat ratios). With the default
-8 epochs x 63 iterations the whole study takes about 30 minutes on 2 cores.
+8 epochs x 63 iterations (4,000 train images) the whole study takes about
+40 minutes on 2 cores.
 
 Usage: python tools/analysis/semanticmim_study.py [--work-dir DIR]
            [--epochs 8] [--seeds 0 1 2] [--data-root data/mnist_demo]
@@ -25,6 +34,7 @@ import os.path as osp
 import statistics
 import sys
 import time
+from typing import List
 
 import mmsemanticmim  # noqa: F401  (compat guards first)
 from mmengine.config import Config
@@ -33,11 +43,17 @@ from mmengine.runner import Runner
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, HERE)
-from eval_frozen_features import (MNIST_DEMO_NORM, evaluate,  # noqa: E402
-                                  frozen_encoder)
+from attention_report import attention_report  # noqa: E402
+from representation_report import layer_report  # noqa: E402
+from representation_report import \
+    write_report as write_representation  # noqa: E402
 from visualize_attention import visualize  # noqa: E402
 
+from mmsemanticmim.datasets.class_folder import \
+    describe_class_folder  # noqa: E402
 from mmsemanticmim.engine import add_checkpoint_hooks  # noqa: E402
+from mmsemanticmim.evaluation import (best_record,  # noqa: E402
+                                      image_folder_batches)
 
 CONFIGS = osp.join(REPO, 'configs', 'semanticmim')
 ARMS = {
@@ -50,8 +66,10 @@ SUFFIX = '_vit-tiny-p4_1xb64-coslr-10e_mnist-demo.py'
 
 
 def pretrain(name: str, data_root: str, work_dir: str, epochs: int,
-             seed: int) -> str:
+             seed: int, norm: dict) -> str:
     cfg = Config.fromfile(osp.join(CONFIGS, name + SUFFIX))
+    cfg.data_preprocessor.mean = norm['mean']
+    cfg.data_preprocessor.std = norm['std']
     cfg.work_dir = work_dir
     cfg.experiment_name = f'{name}_seed{seed}_{time.time_ns()}'
     cfg.train_dataloader.dataset.data_root = data_root
@@ -69,6 +87,64 @@ def pretrain(name: str, data_root: str, work_dir: str, epochs: int,
     return osp.join(work_dir, f'epoch_{epochs}.pth')
 
 
+def pixel_statistics(data_root: str, split: str = 'train',
+                     img_size: int = 32) -> dict:
+    """Per-channel pixel mean and std (0-255) of a split, as the data
+    preprocessor and the probes normalise with them."""
+    total, total_sq, count = 0., 0., 0
+    for img, _ in image_folder_batches(data_root, split, img_size,
+                                       [0.] * 3, [1.] * 3):
+        total = total + img.sum((0, 2, 3)).double()
+        total_sq = total_sq + (img.double()**2).sum((0, 2, 3))
+        count += img.shape[0] * img.shape[2] * img.shape[3]
+    mean = total / count
+    std = (total_sq / count - mean**2).sqrt()
+    return dict(mean=[round(float(v), 2) for v in mean],
+                std=[round(float(v), 2) for v in std])
+
+
+def mean_records(per_seed: List[List[dict]]) -> List[dict]:
+    """Seed-averaged probe records, with the std over seeds."""
+    out = []
+    for rows in zip(*per_seed):
+        assert len({(r['layer'], r['feature']) for r in rows}) == 1
+        rec = dict(layer=rows[0]['layer'], feature=rows[0]['feature'])
+        for metric in ('knn', 'linear'):
+            values = [r[metric] for r in rows]
+            rec[metric] = statistics.mean(values)
+            rec[f'{metric}_std'] = statistics.stdev(values) \
+                if len(values) > 1 else 0.
+        out.append(rec)
+    return out
+
+
+def arm_row(arm: str, per_seed: List[dict]) -> str:
+    """One results-table row: last-layer patch features (mean +- std over
+    seeds), then the best layer / feature and the best proxy features of
+    the seed-averaged records."""
+    def stat(values):
+        sd = statistics.stdev(values) if len(values) > 1 else 0.
+        return f'{statistics.mean(values):.1f} ± {sd:.1f}'
+
+    def best(metric, feature=None):
+        try:
+            r = best_record(records, metric, feature)
+        except ValueError:
+            return '–'
+        where = f"L{r['layer']}" if feature else \
+            f"{r['feature']}, L{r['layer']}"
+        return f"{r[metric]:.1f} ± {r[metric + '_std']:.1f} ({where})"
+
+    records = mean_records([r['records'] for r in per_seed])
+    last = [r for r in records if r['feature'] == 'patch'][-1]['layer']
+    lasts = [[r for r in s['records'] if r['feature'] == 'patch' and
+              r['layer'] == last][0] for s in per_seed]
+    return (f"| {arm} | {stat([r['knn'] for r in lasts])} | "
+            f"{stat([r['linear'] for r in lasts])} | {best('knn')} | "
+            f"{best('linear')} | {best('knn', 'proxy')} | "
+            f"{best('linear', 'proxy')} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/study')
@@ -79,36 +155,44 @@ def main():
     if args.epochs < 2:
         parser.error('--epochs must be >= 2 (1 warm-up epoch, then cosine)')
     if not osp.isdir(osp.join(args.data_root, 'train')):
-        raise FileNotFoundError(
-            f'{args.data_root}/train not found: run python tools/'
-            'dataset_converters/mnist_to_folder.py ' + args.data_root)
+        parser.error(
+            f'{args.data_root}/train not found: write a class folder there '
+            '(python tools/dataset_converters/mnist_to_folder.py '
+            f'{args.data_root}, or fashion_mnist_to_folder.py), or run '
+            'make study [STUDY_DATA=fashion-mnist]')
+    data = describe_class_folder(args.data_root)
     os.makedirs(args.work_dir, exist_ok=True)
     start = time.time()
+    norm = pixel_statistics(args.data_root)
+    print(f"[study] {data['caption']}; pixel mean {norm['mean'][0]}, std "
+          f"{norm['std'][0]}", flush=True)
+    probe = dict(data_root=args.data_root, img_size=32, **norm)
     results, ckpts = {}, {}
-    norm = MNIST_DEMO_NORM
     for arm, name in ARMS.items():
         for seed in args.seeds:
             run_dir = osp.join(args.work_dir, f'{name}_seed{seed}')
-            ckpt = pretrain(name, args.data_root, run_dir, args.epochs, seed)
+            ckpt = pretrain(name, args.data_root, run_dir, args.epochs, seed,
+                            norm)
             ckpts.setdefault(arm, ckpt)
             tsne = osp.join(args.work_dir, f'tsne_{name}.png') \
                 if seed == args.seeds[0] else None
-            score = evaluate(frozen_encoder(ckpt), args.data_root, 32,
-                             norm['mean'], norm['std'], tsne=tsne,
-                             title=f'{arm}, seed {seed}')
-            results.setdefault(arm, []).append(dict(seed=seed, **score))
-            print(f'[study] {arm} seed {seed}: {score} '
-                  f'({time.time() - start:.0f} s)', flush=True)
+            records = layer_report(ckpt, tsne=tsne,
+                                   title=f'{arm}, seed {seed}', **probe)
+            results.setdefault(arm, []).append(dict(seed=seed,
+                                                    records=records))
+            best = best_record(records)
+            print(f"[study] {arm} seed {seed}: last layer {records[-3:]}, "
+                  f"best linear {best} ({time.time() - start:.0f} s)",
+                  flush=True)
     any_ckpt = next(iter(ckpts.values()))
     for seed in args.seeds:
         tsne = osp.join(args.work_dir, 'tsne_random-init.png') \
             if seed == args.seeds[0] else None
-        score = evaluate(frozen_encoder(any_ckpt, random_init=True,
-                                        seed=seed), args.data_root, 32,
-                         norm['mean'], norm['std'], tsne=tsne,
-                         title=f'random init, seed {seed}')
+        records = layer_report(any_ckpt, random_init=True, seed=seed,
+                               tsne=tsne, title=f'random init, seed {seed}',
+                               **probe)
         results.setdefault('random init', []).append(dict(seed=seed,
-                                                          **score))
+                                                          records=records))
     for arm, ckpt in ckpts.items():
         name = ARMS[arm]
         visualize([ckpt], osp.join(args.work_dir, f'attention_{name}.png'),
@@ -120,26 +204,40 @@ def main():
                            f"{ARMS[pair[0]].split('-')[1]}_side-by-side.png"),
                   sample='astronaut', img_size=32, names=list(pair))
 
-    def stat(values):
-        sd = statistics.stdev(values) if len(values) > 1 else 0.
-        return f'{statistics.mean(values):.1f} ± {sd:.1f}'
-
+    setting = (f"{data['caption']}; tiny ViT (4x96, 32 px, patch 4, 4 "
+               f'proxies), {args.epochs} epochs x batch 64, seeds '
+               f"{args.seeds}; pixel mean {norm['mean'][0]}, std "
+               f"{norm['std'][0]}")
+    layer_table = write_representation(
+        {arm: mean_records([r['records'] for r in rows])
+         for arm, rows in results.items()}, args.work_dir,
+        f'{setting}; mean over seeds.')
+    attention_table = attention_report(
+        list(ckpts.values()), list(ckpts), args.work_dir, norm['mean'],
+        norm['std'], caption=f"Attention of seed {args.seeds[0]}, over "
+        f"{args.data_root}/val, 8 images a class", data_root=args.data_root,
+        split='val', per_class=8)
     lines = [
-        f'Embedded digits (4,000 train / 1,000 val), tiny ViT (4x96, 32 px, '
-        f'patch 4, 4 proxies), {args.epochs} epochs x batch 64, seeds '
-        f'{args.seeds}; frozen mean-pooled patch features.', '',
-        '| arm | k-NN top-1 (%) | linear probe top-1 (%) |',
-        '|---|---|---|'
+        f'{setting}.', '',
+        'Frozen features scored by k-NN and a linear probe (top-1 %, mean '
+        '± std over seeds). "last layer": mean-pooled patch tokens after '
+        'the final norm; "best": the best layer and feature (patch-mean, '
+        'proxy-mean or both) of the seed-averaged layer-wise report; '
+        '"proxy": the best layer of the proxy-mean features.', '',
+        '| arm | k-NN, last layer | linear, last layer | k-NN, best | '
+        'linear, best | k-NN, proxy | linear, proxy |',
+        '|---|---|---|---|---|---|---|'
     ]
-    for arm, rows in results.items():
-        lines.append(f"| {arm} | {stat([r['knn'] for r in rows])} | "
-                     f"{stat([r['linear'] for r in rows])} |")
-    lines += ['', f'Wall time: {time.time() - start:.0f} s.']
+    lines += [arm_row(arm, rows) for arm, rows in results.items()]
+    lines += ['', f'Wall time: {time.time() - start:.0f} s.', '',
+              '## Layer by layer (representation.md)', '', layer_table, '',
+              '## Attention (attention.md)', '', attention_table]
     table = '\n'.join(lines)
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(table + '\n')
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(results, f, indent=1)
+        json.dump(dict(data=data, norm=norm, epochs=args.epochs,
+                       seeds=args.seeds, results=results), f, indent=1)
     print(table)
 
 

