@@ -165,6 +165,43 @@ def test_reference_hyperparameters(name):
     assert warmup.end == (10 if beit else 30)
 
 
+GPU_STUDY = sorted(p for p in ALL_CONFIGS if p.endswith(
+    '_vit-small-p16_8xb128-amp-coslr-100e_in100.py'))
+
+
+def test_gpu_study_preset_configs():
+    """Four ViT-S/16 arms (DeiT-S widths in both stacks) that differ only
+    in target and bottleneck: one data folder, one short schedule."""
+    assert [osp.basename(p).split('_')[0] for p in GPU_STUDY] == [
+        'baseline-maskfeat', 'baseline-pixel', 'semanticmim-maskfeat',
+        'semanticmim-pixel']
+    for path in GPU_STUDY:
+        cfg = Config.fromfile(path)
+        semantic = osp.basename(path).startswith('semanticmim')
+        model = _build(cfg)
+        bb = model.backbone
+        assert (bb.embed_dims, bb.num_layers, bb.num_proxy_tokens) == \
+            (384, 12, 8)
+        assert bb.layers[0].attn.num_heads == 6
+        assert model.bottleneck == semantic
+        if semantic:
+            assert (model.neck.num_layers,
+                    model.neck.layers[0].attn.num_heads) == (12, 6)
+        data = cfg.train_dataloader
+        assert (data.dataset.type, data.dataset.data_prefix) == (
+            'CustomDataset', 'train')
+        assert data.batch_size == 128
+        gen = [t for t in data.dataset.pipeline
+               if t.type == 'SemanticMIMMaskGenerator'][0]
+        assert gen.mask_ratio == (0.8 if semantic else 0.4)
+        assert cfg.optim_wrapper.optimizer.lr == pytest.approx(8e-4)
+        assert cfg.auto_scale_lr.base_batch_size == 8 * 128
+        assert cfg.train_cfg.max_epochs == 100
+        warmup, cosine = cfg.param_scheduler
+        assert (warmup.end, cosine.begin, cosine.end, cosine.T_max) == (
+            10, 10, 100, 90)
+
+
 def _fixed_batch_loss(runner, seed=0):
     """Loss of the model on the first batch, with fixed masks/augment."""
     model = runner.model

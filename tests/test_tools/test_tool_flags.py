@@ -244,3 +244,45 @@ def test_gpu_check_dry_run(tmp_path):
     assert all(r['steps'] == 2 for r in report['train'])
     assert report['upernet']['loss'] > 0
     assert (tmp_path / 'gpu_check.log').read_text().count('train ') >= 4
+
+
+def test_gpu_study_preset_end_to_end_on_cpu(tmp_path):
+    """The GPU study script at its real ViT-S/16 configs, cut to one epoch
+    of 2 images on one CPU process: all four arms train through
+    dist_train.sh, both reports cover every arm (and the random floor), and
+    a finished arm is not trained again."""
+    import json
+    import shutil
+
+    from conftest import write_image_folder
+    data = str(tmp_path / 'data')
+    write_image_folder(data, num_classes=2, per_class=1, size=48)
+    shutil.copytree(osp.join(data, 'train'), osp.join(data, 'val'))
+    work = str(tmp_path / 'work')
+    args = [sys.executable, 'tools/analysis/semanticmim_study_gpu.py',
+            '--data-root', data, '--gpus', '1', '--work-dir', work,
+            '--epochs', '2', '--batch-size', '2', '--max-per-class', '0',
+            '--device', 'cpu', '--cfg-options',
+            'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False']
+    proc = _run(args)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for arm in ('semanticmim-maskfeat', 'baseline-maskfeat',
+                'semanticmim-pixel', 'baseline-pixel'):
+        assert osp.isfile(osp.join(work, arm, 'epoch_2.pth')), arm
+    rep = json.load(open(osp.join(work, 'representation.json')))
+    assert set(rep) == {'SemanticMIM (HOG)', 'baseline (HOG)',
+                        'SemanticMIM (pixel)', 'baseline (pixel)',
+                        'random init'}
+    assert all(len(v['records']) == 12 * 3 for v in rep.values())
+    attn = json.load(open(osp.join(work, 'attention.json')))
+    assert all(s['grid'] == [14, 14] and len(s['distance']) == 12
+               and len(s['distance'][0]) == 6 for s in attn.values())
+    summary = open(osp.join(work, 'summary.md')).read()
+    assert summary.startswith('data (2 train / 2 val images, 2 classes); '
+                              'ViT-S/16, 2 epochs on 1 GPU(s)')
+    for name in ('representation.png', 'attention.png'):
+        assert osp.isfile(osp.join(work, name))
+    proc = _run(args[:-3] + ['--arms', 'baseline-pixel'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'epoch_2.pth exists, not trained again' in proc.stdout
