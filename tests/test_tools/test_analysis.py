@@ -163,7 +163,8 @@ def test_representation_report(pretrain_checkpoint, two_proxy_checkpoint,
     assert '- a: best linear' in table
     assert report['b']['best_knn_proxy']['feature'] == 'proxy'
     img = cv2.imread(str(out / 'representation.png'))
-    assert img is not None and img.shape[:2] == (420, 1100)
+    assert img is not None and img.shape[1] > img.shape[0] * 2
+    assert img[:, -80:].min() < 128  # the legend, right of the axes
     assert img.std() > 10
 
 

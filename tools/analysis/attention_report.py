@@ -26,7 +26,8 @@ from typing import Dict, List, Optional, Sequence
 import mmsemanticmim  # noqa: F401  (compat guards first)
 import numpy as np
 import torch
-from report_files import add_image_args, checkpoint_names, write_report_files
+from report_files import (add_image_args, checkpoint_names, integer_layers,
+                          write_report_files)
 from visualize_attention import load_image
 
 from mmsemanticmim.evaluation import (attention_statistics,
@@ -113,8 +114,9 @@ def draw(results: Dict[str, dict], axes) -> None:
             ax.axhline(s[f'uniform_{key}'], ls=':', lw=0.8, color=color)
         ax.set_xlabel('layer')
         ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, loc='best')
+        integer_layers(ax)
+    axes[1].legend(*axes[0].get_legend_handles_labels(), fontsize=7,
+                   loc='upper left', bbox_to_anchor=(1.02, 1))
 
 
 def write_report(results: Dict[str, dict], out_dir: str,

@@ -36,6 +36,13 @@ def two_panels():
     return plt.subplots(1, 2, figsize=(11, 4.2), dpi=100)
 
 
+def integer_layers(ax) -> None:
+    """Whole-number layer ticks and a light grid."""
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+
+
 def write_report_files(out_dir: str, stem: str, table: str, record: object,
                        draw: Callable[[Sequence], None],
                        title: str = '') -> str:
@@ -52,6 +59,7 @@ def write_report_files(out_dir: str, stem: str, table: str, record: object,
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(osp.join(out_dir, f'{stem}.png'))
+    # the legends sit right of the axes: keep them in the picture
+    fig.savefig(osp.join(out_dir, f'{stem}.png'), bbox_inches='tight')
     plt.close(fig)
     return table

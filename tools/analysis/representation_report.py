@@ -26,7 +26,8 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import mmsemanticmim  # noqa: F401  (compat guards first)
-from report_files import add_image_args, checkpoint_names, write_report_files
+from report_files import (add_image_args, checkpoint_names, integer_layers,
+                          write_report_files)
 
 from mmsemanticmim.evaluation import (FEATURE_KINDS, best_record,
                                       extract_layer_features,
@@ -102,6 +103,7 @@ def draw(results: Dict[str, List[dict]], axes) -> None:
     """Accuracy vs layer, k-NN and linear probe: colour per checkpoint,
     line style per feature."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     styles = dict(zip(FEATURE_KINDS, ('-', '--', ':')))
     colors = plt.cm.tab10.colors
     for metric, ax in zip(('knn', 'linear'), axes):
@@ -112,13 +114,18 @@ def draw(results: Dict[str, List[dict]], axes) -> None:
                 if rows:
                     ax.plot([r['layer'] for r in rows],
                             [r[metric] for r in rows], styles[kind],
-                            marker='o', ms=3, color=colors[c % 10],
-                            label=f'{name} ({kind})')
+                            marker='o', ms=3, color=colors[c % 10])
         ax.set_xlabel('layer')
         ax.set_ylabel(f"{'k-NN' if metric == 'knn' else 'linear probe'} "
                       'top-1 (%)')
-        ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=6, loc='best')
+        integer_layers(ax)
+    # one legend entry per checkpoint (colour) and per feature (line style)
+    handles = [Line2D([], [], color=colors[c % 10], label=name)
+               for c, name in enumerate(results)]
+    handles += [Line2D([], [], color='grey', ls=styles[k], label=k)
+                for k in FEATURE_KINDS]
+    axes[1].legend(handles=handles, fontsize=7, loc='upper left',
+                   bbox_to_anchor=(1.02, 1))
 
 
 def write_report(results: Dict[str, List[dict]], out_dir: str,
