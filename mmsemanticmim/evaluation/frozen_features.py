@@ -1,5 +1,7 @@
 """Features of a frozen encoder over an image folder, and probes on them."""
-from typing import Dict, Iterator, Optional, Sequence, Tuple
+import os
+import os.path as osp
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -47,14 +49,18 @@ def image_folder_batches(data_root: str,
                          mean: Sequence[float],
                          std: Sequence[float],
                          batch_size: int = 256,
-                         max_per_class: Optional[int] = None
+                         max_per_class: Optional[int] = None,
+                         classes: Optional[Sequence[str]] = None
                          ) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
     """Normalised RGB images and labels of ``data_root/split``, in order.
 
     The folder is read by mmpretrain's ``CustomDataset`` (one sub-folder per
     class); images are resized to ``img_size``. ``max_per_class`` keeps the
     first images of each class (a deterministic subset, e.g. for probing a
-    large folder on a CPU).
+    large folder on a CPU). ``classes`` (e.g. the train split's
+    :func:`class_folders`) numbers the labels: ``CustomDataset`` numbers
+    each split's own folders, so a split missing a class would shift every
+    later label; a folder not in ``classes`` is an error.
 
     Yields:
         tuple[Tensor, Tensor]: (B, 3, S, S) float images, (B, ) labels.
@@ -67,6 +73,17 @@ def image_folder_batches(data_root: str,
             dict(type='mmsemanticmim.StrictLoadImageFromFile'),
             dict(type='mmpretrain.Resize', scale=(img_size, img_size)),
             dict(type='mmpretrain.PackInputs'),
+        ])
+    remap = None
+    if classes is not None:
+        extra = sorted(set(dataset.folder_to_idx) - set(classes))
+        if extra:
+            raise ValueError(
+                f'{data_root}/{split} has class folders the reference split '
+                f'lacks: {extra[:5]}; give both splits the same classes')
+        remap = torch.tensor([
+            list(classes).index(name) for name, _ in sorted(
+                dataset.folder_to_idx.items(), key=lambda item: item[1])
         ])
     if max_per_class is not None:
         seen: Dict[int, int] = {}
@@ -84,7 +101,19 @@ def image_folder_batches(data_root: str,
         img = batch['inputs'].float()[:, [2, 1, 0]]  # BGR -> RGB
         labels = torch.stack(
             [s.gt_label for s in batch['data_samples']]).flatten()
+        if remap is not None:
+            labels = remap[labels]
         yield (img - mean_t) / std_t, labels
+
+
+def class_folders(data_root: str, split: str) -> List[str]:
+    """The sorted class folder names of ``data_root/split``."""
+    folder = osp.join(data_root, split)
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'{folder} not found: a class folder has one '
+                                'sub-folder per class under each split')
+    return sorted(d for d in os.listdir(folder)
+                  if osp.isdir(osp.join(folder, d)))
 
 
 @torch.no_grad()
@@ -94,8 +123,9 @@ def extract_features(encoder: torch.nn.Module,
                      img_size: int,
                      mean: Sequence[float],
                      std: Sequence[float],
-                     batch_size: int = 256) -> Tuple[torch.Tensor,
-                                                     torch.Tensor]:
+                     batch_size: int = 256,
+                     classes: Optional[Sequence[str]] = None
+                     ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Mean-pooled patch features of every image of ``data_root/split``
     (read as :func:`image_folder_batches` reads it).
 
@@ -105,7 +135,7 @@ def extract_features(encoder: torch.nn.Module,
     encoder.eval()
     feats, labels = [], []
     for img, label in image_folder_batches(data_root, split, img_size, mean,
-                                           std, batch_size):
+                                           std, batch_size, classes=classes):
         out = encoder(img)[-1]
         feats.append(out.flatten(1) if out.dim() == 2 else
                      out.flatten(2).mean(2))

@@ -2,16 +2,20 @@
 
 Where do the semantics go, patches or proxies, and at which depth? For
 every layer, three frozen features of an image: the mean of its patch
-tokens, the mean of its proxy tokens, and the two concatenated; each scored
-by the weighted k-NN and the logistic-regression probe of
-:func:`~mmsemanticmim.evaluation.evaluate_frozen`. The last layer's features
-are taken after the encoder's final norm, earlier layers' as the layer
-outputs them (a linear probe standardises its inputs, k-NN uses cosine
-similarity, so neither depends on the scale).
+tokens, the mean of its proxy tokens, and the two concatenated, each half
+L2-normalised per image first (proxy tokens can carry much larger norms
+than patch tokens before the final norm, and would otherwise decide the
+cosine similarity alone); each scored by the weighted k-NN and the
+logistic-regression probe of :func:`~mmsemanticmim.evaluation.
+evaluate_frozen`. The last layer's features are taken after the encoder's
+final norm, earlier layers' as the layer outputs them (the linear probe
+standardises its inputs and k-NN uses cosine similarity, so neither depends
+on a feature's overall scale). Layers are numbered from 0.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 
 from .frozen_features import evaluate_frozen, image_folder_batches
 
@@ -28,15 +32,19 @@ def extract_layer_features(
         std: Sequence[float],
         batch_size: int = 256,
         max_per_class: Optional[int] = None,
-        device: str = 'cpu') -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
+        device: str = 'cpu',
+        classes: Optional[Sequence[str]] = None
+) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
     """Per-layer patch-mean and proxy-mean features of an image folder.
 
     Args:
         encoder (SemanticMIMViT): Built with ``out_type='raw'``; its
             ``out_indices`` are the layers probed (see
             :func:`~mmsemanticmim.evaluation.load_frozen_encoder`).
-        data_root, split, img_size, mean, std, batch_size, max_per_class:
-            as :func:`~mmsemanticmim.evaluation.image_folder_batches`.
+        data_root, split, img_size, mean, std, batch_size, max_per_class,
+            classes: as :func:`~mmsemanticmim.evaluation.
+            image_folder_batches` (give both splits the train split's
+            classes).
         device (str): Where the encoder runs.
 
     Returns:
@@ -50,7 +58,8 @@ def extract_layer_features(
     num_proxies = encoder.num_proxy_tokens
     patch, proxy, labels = [], [], []
     for img, label in image_folder_batches(data_root, split, img_size, mean,
-                                           std, batch_size, max_per_class):
+                                           std, batch_size, max_per_class,
+                                           classes):
         outs = torch.stack(encoder(img.to(device)))  # (L, B, Np + N, D)
         patch.append(outs[:, :, num_proxies:].mean(2).float().cpu())
         if num_proxies:
@@ -64,9 +73,11 @@ def extract_layer_features(
 
 def feature_of(feats: Dict[str, torch.Tensor], kind: str,
                layer: int) -> torch.Tensor:
-    """One layer's features of one kind (``FEATURE_KINDS``)."""
+    """One layer's features of one kind (``FEATURE_KINDS``); the halves of
+    ``patch+proxy`` are L2-normalised per image."""
     if kind == 'patch+proxy':
-        return torch.cat((feats['patch'][layer], feats['proxy'][layer]), 1)
+        return torch.cat((F.normalize(feats['patch'][layer], dim=1),
+                          F.normalize(feats['proxy'][layer], dim=1)), 1)
     return feats[kind][layer]
 
 

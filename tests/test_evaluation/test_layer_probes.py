@@ -29,8 +29,13 @@ def test_layer_features_and_probes(pretrain_checkpoint, cls_folder):
                                        batch_size=2))
     out = enc(img)
     torch.testing.assert_close(feats['proxy'][1, :2], out[1][:, :4].mean(1))
-    assert torch.equal(feature_of(feats, 'patch+proxy', 2),
-                       torch.cat((feats['patch'][2], feats['proxy'][2]), 1))
+    # both: each half unit-length per image, so neither rules the cosine
+    both = feature_of(feats, 'patch+proxy', 2)
+    torch.testing.assert_close(both[:, :96].norm(dim=1), torch.ones(16))
+    torch.testing.assert_close(both[:, 96:].norm(dim=1), torch.ones(16))
+    torch.testing.assert_close(
+        both[:, 96:] * feats['proxy'][2].norm(dim=1, keepdim=True),
+        feats['proxy'][2])
     # val is a copy of train: every feature's nearest neighbour is itself
     test = extract_layer_features(enc, cls_folder, 'val', 32, **NORM)
     records = probe_layers(train, test, enc.out_indices)

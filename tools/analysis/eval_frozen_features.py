@@ -22,8 +22,9 @@ import json
 import mmsemanticmim  # noqa: F401  (compat guards first)
 from report_files import add_image_args
 
-from mmsemanticmim.evaluation import (evaluate_frozen, extract_features,
-                                      load_frozen_encoder, tsne_plot)
+from mmsemanticmim.evaluation import (class_folders, evaluate_frozen,
+                                      extract_features, load_frozen_encoder,
+                                      tsne_plot)
 from mmsemanticmim.models import SemanticMIMViT
 
 MNIST_DEMO_NORM = dict(mean=[33.3] * 3, std=[78.6] * 3)
@@ -40,10 +41,11 @@ def frozen_encoder(checkpoint: str, random_init: bool = False,
 def evaluate(encoder, data_root, img_size, mean, std, train_split='train',
              test_split='val', k=20, temperature=0.07, tsne=None,
              title=''):
+    classes = class_folders(data_root, train_split)  # labels of both
     train = extract_features(encoder, data_root, train_split, img_size,
-                             mean, std)
+                             mean, std, classes=classes)
     test = extract_features(encoder, data_root, test_split, img_size, mean,
-                            std)
+                            std, classes=classes)
     result = evaluate_frozen(train, test, k=k, temperature=temperature)
     if tsne:
         tsne_plot(*test, tsne, title=title)

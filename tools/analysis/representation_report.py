@@ -30,7 +30,7 @@ from report_files import (add_image_args, checkpoint_names, integer_layers,
                           write_report_files)
 
 from mmsemanticmim.evaluation import (FEATURE_KINDS, best_record,
-                                      extract_layer_features,
+                                      class_folders, extract_layer_features,
                                       load_frozen_encoder, probe_layers,
                                       tsne_plot)
 
@@ -46,9 +46,11 @@ def layer_report(checkpoint: str, data_root: str, img_size: Optional[int],
     encoder = load_frozen_encoder(checkpoint, random_init, seed,
                                   all_layers=True)
     size = img_size or encoder.img_size[0]
+    classes = class_folders(data_root, train_split)  # labels of both splits
     split_feats = [
         extract_layer_features(encoder, data_root, split, size, mean, std,
-                               max_per_class=max_per_class, device=device)
+                               max_per_class=max_per_class, device=device,
+                               classes=classes)
         for split in (train_split, test_split)
     ]
     if tsne:
