@@ -91,6 +91,10 @@ def markdown(results: Dict[str, dict], caption: str = '') -> str:
             f"{s['num_proxies']} proxies; uniform attention would give "
             f"distance {s['uniform_distance']:.2f}, entropy "
             f"{s['uniform_entropy']:.2f}")
+    lines.append('\nLayers count from 0. Distance and entropy are over the '
+                 "patch keys (a query's proxy weights renormalised away); "
+                 'the proxy share is the weight patch queries give the '
+                 'proxies.')
     return '\n'.join(lines)
 
 

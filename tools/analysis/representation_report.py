@@ -98,6 +98,9 @@ def markdown(results: Dict[str, List[dict]], caption: str = '') -> str:
             f"- {name}: best linear {lin['linear']:.1f} ({lin['feature']}, "
             f"layer {lin['layer']}); best k-NN {knn['knn']:.1f} "
             f"({knn['feature']}, layer {knn['layer']})")
+    lines.append('\nLayers count from 0; the best layer and feature are '
+                 'chosen on the test split they are scored on (an upper '
+                 'bound, not a held-out figure).')
     return '\n'.join(lines)
 
 

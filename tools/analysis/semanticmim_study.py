@@ -104,11 +104,17 @@ def pixel_statistics(data_root: str, split: str = 'train',
                 std=[round(float(v), 2) for v in std])
 
 
+def channels(values: List[float]) -> str:
+    """One number for grey data (equal channels), else the RGB triple."""
+    return str(values[0]) if len(set(values)) == 1 else str(list(values))
+
+
 def mean_records(per_seed: List[List[dict]]) -> List[dict]:
     """Seed-averaged probe records, with the std over seeds."""
     out = []
     for rows in zip(*per_seed):
-        assert len({(r['layer'], r['feature']) for r in rows}) == 1
+        if len({(r['layer'], r['feature']) for r in rows}) != 1:
+            raise ValueError('the seeds probed different layers / features')
         rec = dict(layer=rows[0]['layer'], feature=rows[0]['feature'])
         for metric in ('knn', 'linear'):
             values = [r[metric] for r in rows]
@@ -165,8 +171,8 @@ def main():
     os.makedirs(args.work_dir, exist_ok=True)
     start = time.time()
     norm = pixel_statistics(args.data_root)
-    print(f"[study] {data['caption']}; pixel mean {norm['mean'][0]}, std "
-          f"{norm['std'][0]}", flush=True)
+    print(f"[study] {data['caption']}; pixel mean {channels(norm['mean'])}, "
+          f"std {channels(norm['std'])}", flush=True)
     probe = dict(data_root=args.data_root, img_size=32, **norm)
     results, ckpts = {}, {}
     for arm, name in ARMS.items():
@@ -207,8 +213,8 @@ def main():
 
     setting = (f"{data['caption']}; tiny ViT (4x96, 32 px, patch 4, 4 "
                f'proxies), {args.epochs} epochs x batch 64, seeds '
-               f"{args.seeds}; pixel mean {norm['mean'][0]}, std "
-               f"{norm['std'][0]}")
+               f"{args.seeds}; pixel mean {channels(norm['mean'])}, std "
+               f"{channels(norm['std'])}")
     layer_table = write_representation(
         {arm: mean_records([r['records'] for r in rows])
          for arm, rows in results.items()}, args.work_dir,
@@ -220,13 +226,16 @@ def main():
         split='val', per_class=8)
     lines = [
         f'{setting}.', '',
-        'Frozen features scored by k-NN and a linear probe (top-1 %, mean '
-        '± std over seeds). "last layer": mean-pooled patch tokens after '
-        'the final norm; "best": the best layer and feature (patch-mean, '
-        'proxy-mean or both) of the seed-averaged layer-wise report; '
-        '"proxy": the best layer of the proxy-mean features.', '',
-        '| arm | k-NN, last layer | linear, last layer | k-NN, best | '
-        'linear, best | k-NN, proxy | linear, proxy |',
+        'Frozen features scored by k-NN and a linear probe on the val split '
+        '(top-1 %, mean ± std over seeds). "last layer": mean-pooled patch '
+        'tokens after the final norm; "best": the best layer (L0 = first) '
+        'and feature (patch-mean, proxy-mean or both) of the seed-averaged '
+        'layer-wise report; "proxy": the best layer of the proxy-mean '
+        'features. Both are chosen on the val split they are scored on: '
+        'upper bounds, not held-out figures.', '',
+        '| arm | k-NN, last layer | linear, last layer | k-NN, best on val | '
+        'linear, best on val | k-NN, proxy, best on val | '
+        'linear, proxy, best on val |',
         '|---|---|---|---|---|---|---|'
     ]
     lines += [arm_row(arm, rows) for arm, rows in results.items()]
