@@ -38,6 +38,12 @@ def write_class_folder(out_dir: str,
         dict[str, int]: The number of images written per split.
     """
     import cv2
+    for split in splits:
+        folder = osp.join(out_dir, split)
+        if osp.isdir(folder) and os.listdir(folder):
+            raise FileExistsError(
+                f'{folder} is not empty: remove it first, or write '
+                'elsewhere (old images would stay mixed with the new)')
     if list(class_names) != sorted(class_names):
         raise ValueError('class_names must sort in label order, got '
                          f'{list(class_names)}')

@@ -17,6 +17,7 @@ Both are computed per head from :meth:`SemanticMIMViT.attention_maps`, the
 maps the visualisation draws; the head-averaged figure is the mean of the
 per-head figures. Written here: neither mmpretrain nor timm has them.
 """
+import math
 from typing import Dict, Sequence, Tuple
 
 import torch
@@ -92,7 +93,8 @@ def attention_statistics(encoder: torch.nn.Module,
 
     Args:
         encoder (SemanticMIMViT): The encoder, in eval mode.
-        images (Tensor): (B, C, H, W) normalised images.
+        images (Tensor): (B, C, H, W) normalised images (moved to the
+            encoder's device a batch at a time).
         batch_size (int): Images per forward.
 
     Returns:
@@ -101,10 +103,12 @@ def attention_statistics(encoder: torch.nn.Module,
     """
     np_ = encoder.num_proxy_tokens
     p = encoder.patch_size
-    hw = (images.shape[-2] // p, images.shape[-1] // p)
+    # the patch embedding pads a side that is not a multiple of the patch
+    hw = (math.ceil(images.shape[-2] / p), math.ceil(images.shape[-1] / p))
+    device = next(encoder.parameters()).device
     totals = {}
     for start in range(0, images.shape[0], batch_size):
-        batch = images[start:start + batch_size]
+        batch = images[start:start + batch_size].to(device)
         maps = torch.stack(encoder.attention_maps(batch, per_head=True))
         # maps: (layers, B, heads, T, T) -> sums over the images
         stats = dict(

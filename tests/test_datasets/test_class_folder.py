@@ -62,6 +62,8 @@ def test_fashion_mnist_converter(fake_fashion, tmp_path):
                              cv2.IMREAD_GRAYSCALE)
             assert img.shape == (28, 28) and (img == 20 * i).all()
     assert sorted(FOLDERS) == list(FOLDERS)  # CustomDataset's label order
+    with pytest.raises(FileExistsError, match='is not empty'):
+        convert(out, fake_fashion, num_train=12, num_val=0)
     with pytest.raises(ValueError, match='21 images asked'):
         convert(str(tmp_path / 'x'), fake_fashion, num_train=1, num_val=21)
 

@@ -79,3 +79,33 @@ def test_best_record():
     assert best_record(records, 'knn', 'patch') is records[2]
     with pytest.raises(ValueError, match="'patch\\+proxy'"):
         best_record(records, 'knn', 'patch+proxy')
+
+
+def test_splits_share_the_train_splits_labels(tmp_path):
+    """CustomDataset numbers each split's own folders: with a class missing
+    from val, val's later labels would shift. Given the train split's
+    classes, they do not; a val class unknown to train is an error."""
+    import shutil
+
+    from conftest import write_image_folder
+
+    from mmsemanticmim.evaluation import class_folders
+    root = str(tmp_path)
+    write_image_folder(root, num_classes=3, per_class=2, size=8)
+    for name in ('class_0', 'class_2'):
+        shutil.copytree(tmp_path / 'train' / name, tmp_path / 'val' / name)
+    classes = class_folders(root, 'train')
+    assert classes == ['class_0', 'class_1', 'class_2']
+    labels = torch.cat([lab for _, lab in image_folder_batches(
+        root, 'val', 8, **NORM, classes=classes)])
+    assert labels.tolist() == [0, 0, 2, 2]
+    shifted = torch.cat([lab for _, lab in image_folder_batches(
+        root, 'val', 8, **NORM)])
+    assert shifted.tolist() == [0, 0, 1, 1]  # what the remap prevents
+    shutil.copytree(tmp_path / 'train' / 'class_1',
+                    tmp_path / 'val' / 'class_9')
+    with pytest.raises(ValueError, match=r"lacks: \['class_9'\]"):
+        next(image_folder_batches(root, 'val', 8, **NORM,
+                                  classes=classes))
+    with pytest.raises(FileNotFoundError, match='one sub-folder per class'):
+        class_folders(root, 'test')

@@ -179,6 +179,17 @@ def test_representation_report_refuses_bad_arguments(pretrain_checkpoint,
         parse_args([pretrain_checkpoint, '--data-root', str(tmp_path),
                     '--out-dir', str(tmp_path), '--names', 'a', 'b'])
     assert '2 names for 1 checkpoints' in capsys.readouterr().err
+    (tmp_path / 'train').mkdir()
+    (tmp_path / 'val').mkdir()
+    with pytest.raises(SystemExit):
+        parse_args([pretrain_checkpoint, '--data-root', str(tmp_path),
+                    '--out-dir', str(tmp_path), '--max-per-class', '-1'])
+    assert '--max-per-class must be >= 0' in capsys.readouterr().err
+    from attention_report import main
+    with pytest.raises(SystemExit):
+        main([pretrain_checkpoint, '--out-dir', str(tmp_path),
+              '--per-class', '0'])
+    assert '--per-class must be >= 1, got 0' in capsys.readouterr().err
 
 
 def test_attention_report(pretrain_checkpoint, two_proxy_checkpoint,

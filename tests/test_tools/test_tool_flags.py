@@ -283,6 +283,33 @@ def test_gpu_study_preset_end_to_end_on_cpu(tmp_path):
                               'ViT-S/16, 2 epochs on 1 GPU(s)')
     for name in ('representation.png', 'attention.png'):
         assert osp.isfile(osp.join(work, name))
-    proc = _run(args[:-3] + ['--arms', 'baseline-pixel'])
+    proc = _run(args + ['--arms', 'baseline-pixel'])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'epoch_2.pth exists, not trained again' in proc.stdout
+    # other settings in the same folder are refused before any training
+    more = list(args)
+    more[more.index('--epochs') + 1] = '3'
+    proc = _run(more + ['--arms', 'baseline-pixel'])
+    assert proc.returncode != 0
+    assert "holds a run with other settings (was, now): {'epochs': (2, 3)}" \
+        in proc.stderr
+
+
+def test_gpu_study_schedule_stretch():
+    """--epochs stretches the preset's schedule: a tenth of warm-up, the
+    cosine over the rest, parsed as train.py parses --cfg-options."""
+    import argparse
+
+    from mmengine.config import Config, DictAction
+    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
+    from semanticmim_study_gpu import ARMS, config_path, schedule_options
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    for epochs, warm in ((15, 1), (40, 4), (2, 1)):
+        cfg = Config.fromfile(config_path(next(iter(ARMS))))
+        cfg.merge_from_dict(parser.parse_args(
+            ['--cfg-options', *schedule_options(epochs)]).cfg_options)
+        warmup, cosine = cfg.param_scheduler
+        assert cfg.train_cfg.max_epochs == epochs
+        assert (warmup.end, cosine.begin, cosine.end, cosine.T_max) == (
+            warm, warm, epochs, epochs - warm)

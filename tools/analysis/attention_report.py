@@ -59,7 +59,7 @@ def checkpoint_statistics(checkpoint: str, images_for, img_size=None,
     ``images_for(size)`` gives the normalised images at a side."""
     encoder = load_frozen_encoder(checkpoint, out_type='raw').to(device)
     size = img_size or encoder.img_size[0]
-    stats = attention_statistics(encoder, images_for(size).to(device))
+    stats = attention_statistics(encoder, images_for(size))
     hw = stats.pop('hw').tolist()
     n = hw[0] * hw[1]
     return dict(grid=hw, num_proxies=encoder.num_proxy_tokens,
@@ -169,6 +169,8 @@ def main(argv=None):
     if args.data_root and not osp.isdir(osp.join(args.data_root,
                                                  args.split)):
         parser.error(f'{args.data_root}/{args.split} not found')
+    if args.per_class < 1:
+        parser.error(f'--per-class must be >= 1, got {args.per_class}')
     source = (f'{args.data_root}/{args.split}, {args.per_class} images a '
               'class' if args.data_root else args.image or args.sample)
     print(attention_report(

@@ -155,11 +155,15 @@ def parse_args(argv=None):
     parser.add_argument('--train-split', default='train')
     parser.add_argument('--test-split', default='val')
     add_image_args(parser)
-    parser.add_argument('--max-per-class', type=int,
-                        help='probe the first N images of each class')
+    parser.add_argument('--max-per-class', type=int, default=0,
+                        help='probe the first N images of each class '
+                        '(0: all)')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
     args.names = checkpoint_names(parser, args)
+    if args.max_per_class < 0:
+        parser.error('--max-per-class must be >= 0 (0: every image), got '
+                     f'{args.max_per_class}')
     for split in (args.train_split, args.test_split):
         if not osp.isdir(osp.join(args.data_root, split)):
             parser.error(f'{args.data_root}/{split} not found: --data-root '
@@ -173,7 +177,8 @@ def main(argv=None):
     common = dict(data_root=args.data_root, img_size=args.img_size,
                   mean=args.mean, std=args.std, train_split=args.train_split,
                   test_split=args.test_split,
-                  max_per_class=args.max_per_class, device=args.device)
+                  max_per_class=args.max_per_class or None,
+                  device=args.device)
     results = {name: layer_report(ckpt, **common)
                for name, ckpt in zip(names, args.checkpoints)}
     if args.random_init:

@@ -12,8 +12,9 @@ share per layer and head) on the four final checkpoints.
 DATA holds ``train/<class>/*`` and ``val/<class>/*`` (e.g. ImageNet-100).
 The lr follows the real batch (``--auto-scale-lr``: 8e-4 at 1024 images);
 an arm whose final checkpoint exists is not trained again, and an
-interrupted one resumes (``--auto-resume``). Writes into WORK_DIR: one
-folder per arm, ``representation.{md,json,png}``,
+interrupted one resumes (``--auto-resume``); each arm's folder records its
+settings (``study_settings.json``) and is refused for other settings.
+Writes into WORK_DIR: one folder per arm, ``representation.{md,json,png}``,
 ``attention.{md,json,png}`` and ``summary.md``.
 
 Usage:
@@ -24,6 +25,7 @@ Usage:
         [--cfg-options KEY=VALUE ...]
 """
 import argparse
+import json
 import os
 import os.path as osp
 import socket
@@ -51,6 +53,7 @@ ARMS = {
 }
 SUFFIX = '_vit-small-p16_8xb128-amp-coslr-100e_in100.py'
 PRESET_EPOCHS = 100
+SETTINGS_FILE = 'study_settings.json'
 
 
 def config_path(arm: str) -> str:
@@ -74,11 +77,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def check_settings(work_dir: str, settings: dict) -> None:
+    """Record an arm's settings in its folder; refuse a folder trained
+    with others (a resumed or reused run would silently mix them)."""
+    path = osp.join(work_dir, SETTINGS_FILE)
+    if osp.isfile(path):
+        with open(path) as f:
+            saved = json.load(f)
+        if saved != settings:
+            changed = {k: (saved.get(k), v) for k, v in settings.items()
+                       if saved.get(k) != v}
+            raise SystemExit(
+                f'{work_dir} holds a run with other settings (was, now): '
+                f'{changed}. Give another --work-dir, or remove the folder '
+                'to train again.')
+        return
+    os.makedirs(work_dir, exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(settings, f, indent=1)
+
+
 def pretrain(arm: str, data_root: str, work_dir: str, gpus: int,
              epochs: int, batch_size: Optional[int],
              cfg_options: List[str]) -> str:
     """Train one arm with tools/dist_train.sh; returns its final
     checkpoint (skipped when that exists already)."""
+    check_settings(work_dir, dict(
+        config=osp.basename(config_path(arm)), data_root=data_root,
+        gpus=gpus, epochs=epochs, batch_size=batch_size,
+        cfg_options=list(cfg_options)))
     final = osp.join(work_dir, f'epoch_{epochs}.pth')
     if osp.isfile(final):
         print(f'[study-gpu] {arm}: {final} exists, not trained again',
@@ -144,7 +171,8 @@ def main(argv=None):
                                           random_init=True, **probe)
     setting = (f"{data['caption']}; ViT-S/16, {args.epochs} epochs on "
                f'{args.gpus} GPU(s)')
-    probes = (f'{per_class} images a class' if per_class else 'every image')
+    probes = (f'up to {per_class} images a class' if per_class else
+              'every image')
     layer_table = write_representation(
         results, args.work_dir, f'{setting}; probes on {probes}.')
     attention_table = attention_report(
