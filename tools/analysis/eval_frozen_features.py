@@ -3,7 +3,7 @@
 Features: the frozen encoder's mean-pooled patch tokens (proxies left out),
 after its final norm. k-NN: cosine similarity, k=20, votes weighted by
 exp(similarity / 0.07), as DINO evaluates. Linear probe: multinomial logistic
-regression (scikit-learn, L-BFGS, L2) on standardised features, which is
+regression (scikit-learn, Newton-CG, L2) on standardised features, which is
 quick on a CPU; mmpretrain's linear-probe recipe is
 configs/benchmarks/classification/*-linear-*.py. t-SNE of the test features
 coloured by class, as PNG.
