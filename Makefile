@@ -1,7 +1,17 @@
 # The two commands of the README. Each does all set-up on a fresh machine:
 # creates $(VENV) if absent and installs the pinned stack (requirements/
-# pinned.txt), reusing the mmcv wheel cache outside the repo.
+# pinned.txt + requirements/stacks/$(STACK).txt), reusing the mmcv wheel
+# cache outside the repo. STACK=torch2.1 installs and tests the torch 2.1.2
+# stack in its own venv (.venv-torch2.1).
+STACK ?= default
+ifeq ($(wildcard requirements/stacks/$(STACK).txt),)
+$(error STACK=$(STACK) is not a stack: use one of $(basename $(notdir $(wildcard requirements/stacks/*.txt))))
+endif
+ifeq ($(STACK),default)
 VENV ?= .venv
+else
+VENV ?= .venv-$(STACK)
+endif
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmsemanticmim-installed
 WORK_DIR ?= work_dirs/demo
@@ -9,8 +19,8 @@ PYTEST_ARGS ?=
 
 .PHONY: install test demo clean
 
-$(STAMP): requirements/install.sh requirements/*.txt setup.py
-	bash requirements/install.sh $(VENV)
+$(STAMP): requirements/install.sh requirements/*.txt requirements/stacks/$(STACK).txt setup.py
+	bash requirements/install.sh $(VENV) $(STACK)
 	touch $@
 
 install: $(STAMP)

@@ -1,27 +1,43 @@
 #!/usr/bin/env bash
-# Install mmsemanticmim and the pinned OpenMMLab stack into a virtual env.
+# Install mmsemanticmim and a pinned OpenMMLab stack into a virtual env.
 #
-# Usage: bash requirements/install.sh [VENV_DIR]        (default: .venv)
-# Env:   MMSEMANTICMIM_WHEEL_CACHE  where the built mmcv wheel is kept
+# Usage: bash requirements/install.sh [VENV_DIR] [STACK]
+#        VENV_DIR  default .venv
+#        STACK     a file of requirements/stacks/ without .txt: default
+#                  (torch 2.13 CPU) or torch2.1 (torch 2.1.2, what OpenMMLab's
+#                  prebuilt mmcv 2.1.0 wheels are made for)
+# Env:   MMSEMANTICMIM_WHEEL_CACHE  where built mmcv wheels are kept
 #                                   (default: ~/.cache/mmsemanticmim/wheels)
 #        PYTHON                     interpreter for a new venv (python3.11)
 #        MAX_JOBS                   compile jobs for mmcv's ops (2)
+#        FORCE_CUDA                 1: build mmcv's CUDA ops
 #
 # The order matters:
-#   1. torch first, so mmcv's ops compile against it (an installed CUDA torch
-#      is kept: the constraint file pins 2.13.0 only for a fresh venv);
+#   1. torch first, so mmcv's ops compile against it (an installed torch,
+#      e.g. a CUDA build, is kept: the stack's pins apply to a fresh venv);
 #   2. setuptools<81 (mmcv's setup.py imports pkg_resources) and wheel;
-#   3. mmcv 2.1.0 has no wheels on PyPI, only an sdist: build it once with
-#      its ops (about 15 minutes on 2 cores) into the wheel cache, outside the
-#      repo, so later installs take about 2 minutes;
+#   3. mmcv 2.1.0 has no wheels on PyPI, only an sdist: build it with its ops
+#      (about 10-15 minutes on 2 cores) into a wheel cache outside the repo,
+#      one folder per Python, torch build and op device, so that a wheel built
+#      against another torch (an undefined-symbol error at import) is never
+#      reused; pip's own cache is bypassed for that build for the same reason.
+#      The installed mmcv must load its compiled ops, else the wheel is
+#      rebuilt once;
 #   4. the OpenMMLab libraries, the tests' and the demo's packages, and this
 #      package (editable).
 set -euo pipefail
 
 VENV=${1:-.venv}
+STACK=${2:-${STACK:-default}}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${MMSEMANTICMIM_WHEEL_CACHE:-$HOME/.cache/mmsemanticmim/wheels}
-PIN="$HERE/requirements/pinned.txt"
+STACK_PIN="$HERE/requirements/stacks/$STACK.txt"
+if [ ! -f "$STACK_PIN" ]; then
+    echo "[install] unknown STACK '$STACK': use one of" \
+        "$(cd "$HERE/requirements/stacks" && ls *.txt | sed 's/\.txt$//' | tr '\n' ' ')" >&2
+    exit 2
+fi
+PINS=(-c "$HERE/requirements/pinned.txt" -c "$STACK_PIN")
 
 if [ ! -x "$VENV/bin/python" ]; then
     "${PYTHON:-python3.11}" -m venv "$VENV"
@@ -30,25 +46,58 @@ PY="$VENV/bin/python"
 PIP="$PY -m pip --disable-pip-version-check -q"
 
 if ! $PY -c 'import torch' 2>/dev/null; then
-    $PIP install -c "$PIN" torch
+    echo "[install] torch of stack '$STACK' into $VENV"
+    $PIP install "${PINS[@]}" torch
 fi
-$PIP install -c "$PIN" setuptools wheel ninja
-$PIP install -c "$PIN" mmengine numpy
+$PIP install "${PINS[@]}" setuptools wheel ninja
+$PIP install "${PINS[@]}" mmengine numpy
 
-MMCV_WHEEL=$(ls "$CACHE"/mmcv-2.1.0-*.whl 2>/dev/null | head -n1 || true)
-if [ -z "$MMCV_WHEEL" ]; then
-    echo "[install] building mmcv 2.1.0 with CPU ops into $CACHE (about 15 minutes)"
-    mkdir -p "$CACHE"
+# One cache folder per (Python, torch build, op device).
+KEY=$($PY -c 'import os, sys, torch
+dev = "cuda" if os.environ.get("FORCE_CUDA") == "1" or torch.cuda.is_available() else "cpu"
+print(f"cp{sys.version_info[0]}{sys.version_info[1]}-torch{torch.__version__}-{dev}ops")')
+WHEELS="$CACHE/$KEY"
+
+mmcv_ops_load() { $PY -c 'import mmcv._ext' 2>/dev/null; }
+
+build_mmcv() {
+    echo "[install] building mmcv 2.1.0 with its ops for $KEY into $WHEELS (10-15 minutes)"
+    rm -rf "$WHEELS"
+    mkdir -p "$WHEELS"
     MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} MAX_JOBS=${MAX_JOBS:-2} \
-        $PIP wheel --no-build-isolation --no-deps -w "$CACHE" mmcv==2.1.0
-    MMCV_WHEEL=$(ls "$CACHE"/mmcv-2.1.0-*.whl | head -n1)
-fi
-$PIP install --no-deps "$MMCV_WHEEL"
+        $PIP wheel --no-build-isolation --no-deps --no-cache-dir -w "$WHEELS" mmcv==2.1.0
+}
 
-$PIP install -c "$PIN" \
+install_mmcv() {
+    local wheel
+    wheel=$(ls "$WHEELS"/mmcv-2.1.0-*.whl 2>/dev/null | head -n1 || true)
+    if [ -z "$wheel" ]; then
+        build_mmcv
+        wheel=$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -n1)
+    fi
+    # --force-reinstall: an installed mmcv of the same version (built for
+    # another torch) is otherwise left in place
+    $PIP install --no-deps --force-reinstall --no-cache-dir "$wheel"
+}
+
+if ! mmcv_ops_load; then
+    install_mmcv
+    if ! mmcv_ops_load; then
+        echo "[install] the cached mmcv wheel for $KEY does not load its ops; rebuilding it"
+        $PY -c 'import mmcv._ext' || true
+        rm -rf "$WHEELS"
+        install_mmcv
+    fi
+fi
+
+$PIP install "${PINS[@]}" \
     -r "$HERE/requirements/mminstall.txt" \
     -r "$HERE/requirements/runtime.txt" \
     -r "$HERE/requirements/tests.txt" \
     -r "$HERE/requirements/optional.txt"
-$PIP install -c "$PIN" --no-build-isolation --no-deps -e "$HERE"
-$PY -c 'import mmsemanticmim, torch, mmcv, mmcv.ops, mmengine, mmpretrain, mmseg, mmdet; print("[install] ok: torch", torch.__version__, "| mmcv", mmcv.__version__, "(ops) | mmengine", mmengine.__version__, "| mmpretrain", mmpretrain.__version__, "| mmseg", mmseg.__version__, "| mmdet", mmdet.__version__)'
+$PIP install "${PINS[@]}" --no-build-isolation --no-deps -e "$HERE"
+$PY -c 'import mmcv._ext' || {
+    echo "[install] mmcv's compiled ops do not load in $VENV (see above)" >&2
+    exit 1
+}
+$PY -c 'import mmsemanticmim, torch, mmcv, mmcv.ops, mmengine, mmpretrain, mmseg, mmdet; print("[install] ok: stack '"$STACK"' | torch", torch.__version__, "| mmcv", mmcv.__version__, "(ops load) | mmengine", mmengine.__version__, "| mmpretrain", mmpretrain.__version__, "| mmseg", mmseg.__version__, "| mmdet", mmdet.__version__)'

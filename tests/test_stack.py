@@ -207,3 +207,61 @@ def test_trusted_checkpoint_opt_in(tmp_path, monkeypatch):
         torch.load(path)
     trust_checkpoint(str(path))
     assert torch.load(path)['arr'].tolist() == [0, 1, 2]
+
+
+def _fake_new_transformers(root):
+    """A transformers as mmpretrain meets it in 4.45+ / 5.x: installed (a
+    dist-info of version 5.17.0), ``modeling_utils`` without
+    ``apply_chunking_to_forward`` and friends."""
+    pkg = root / 'transformers'
+    pkg.mkdir()
+    (pkg / '__init__.py').write_text("__version__ = '5.17.0'\n")
+    (pkg / 'modeling_utils.py').write_text('class PreTrainedModel:\n'
+                                           '    pass\n')
+    info = root / 'transformers-5.17.0.dist-info'
+    info.mkdir()
+    (info / 'METADATA').write_text('Metadata-Version: 2.1\nName: '
+                                   'transformers\nVersion: 5.17.0\n')
+    (info / 'RECORD').write_text('')
+
+
+def test_mmpretrain_imports_beside_a_transformers_it_cannot_use(tmp_path):
+    """Stock mmpretrain dies at import beside such a transformers; after
+    ``import mmsemanticmim`` its multimodal switch is off, its models import
+    and the multimodal names are placeholders."""
+    import os
+    import subprocess
+    import sys
+
+    from helpers import REPO
+    _fake_new_transformers(tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    compat = os.path.join(REPO, 'mmsemanticmim', 'utils', 'compat.py')
+    stock = subprocess.run(
+        [sys.executable, '-c',
+         'import importlib.util as u\n'
+         f's = u.spec_from_file_location("c", {compat!r})\n'
+         'c = u.module_from_spec(s); s.loader.exec_module(c)\n'
+         'c._guard_torchvision_fake_ops()  # only the torchvision guard\n'
+         'import mmpretrain.models'],
+        env=env, capture_output=True, text=True)
+    # (the real 5.17 dies in BLIP's bases; this one a module earlier)
+    assert stock.returncode != 0 and 'transformers' in stock.stderr, \
+        stock.stderr[-2000:]
+    ours = subprocess.run(
+        [sys.executable, '-c',
+         'import mmsemanticmim, mmpretrain.models\n'
+         'from mmpretrain.utils.dependency import WITH_MULTIMODAL\n'
+         'from mmpretrain.registry import MODELS\n'
+         'import transformers\n'
+         'assert transformers.__version__ == "5.17.0"\n'
+         'assert WITH_MULTIMODAL is False\n'
+         'assert MODELS.get("MAE") is not None\n'
+         'try:\n'
+         '    MODELS.get("BlipCaption")()\n'
+         'except ImportError as e:\n'
+         '    print("placeholder:", e)\n'],
+        env=env, capture_output=True, text=True)
+    assert ours.returncode == 0, ours.stderr[-2000:]
+    # (mmpretrain's placeholders all name the last one: a late binding)
+    assert 'requires extra multi-modal dependencies' in ours.stdout

@@ -161,6 +161,54 @@ def _guard_torchvision_fake_ops() -> None:
     _torchvision_lib = lib
 
 
+#: What mmpretrain 1.2's multimodal models import from transformers at
+#: module level (models/multimodal/blip/language_model.py and others).
+_MMPRETRAIN_TRANSFORMERS_NEEDS = ('PreTrainedModel',
+                                  'apply_chunking_to_forward',
+                                  'find_pruneable_heads_and_indices',
+                                  'prune_linear_layer')
+
+
+def _mmpretrain_multimodal_switch() -> None:
+    """Let ``import mmpretrain`` succeed beside a transformers it cannot use.
+
+    mmpretrain 1.2 imports its multimodal models (BLIP, ...) whenever
+    transformers >= 4.28 is installed; newer transformers (4.45 and 5.x
+    seen) no longer export ``apply_chunking_to_forward`` and friends from
+    ``modeling_utils`` (they live in ``transformers.pytorch_utils``), the
+    BLIP module's guarded import then leaves its bases ``None`` and
+    ``import mmpretrain`` dies with "NoneType takes no arguments" (mmpretrain
+    1.2.0 is its last release; no upstream issue found). mmpretrain
+    has a switch for this, ``mmpretrain.utils.dependency.WITH_MULTIMODAL``
+    (False: the multimodal names are registered as placeholders that raise
+    when built). Where transformers is installed but lacks those names, its
+    module (which imports nothing of mmpretrain) is loaded first, ahead of
+    the package, and the switch turned off. Nothing of ours uses the
+    multimodal models. A no-op without transformers, with one that works,
+    or once mmpretrain is imported.
+    """
+    name = 'mmpretrain.utils.dependency'
+    if 'mmpretrain' in sys.modules or name in sys.modules or \
+            importlib.util.find_spec('transformers') is None:
+        return
+    try:
+        import transformers.modeling_utils as mu
+        if all(hasattr(mu, n) for n in _MMPRETRAIN_TRANSFORMERS_NEEDS):
+            return
+    except Exception:  # a transformers that does not even import
+        pass
+    pkg = importlib.util.find_spec('mmpretrain')
+    if pkg is None or not pkg.submodule_search_locations:
+        return
+    path = osp.join(list(pkg.submodule_search_locations)[0], 'utils',
+                    'dependency.py')
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.WITH_MULTIMODAL = False
+    sys.modules[name] = module
+
+
 def _find_nested_scopes() -> None:
     """Let ``'mmsemanticmim.Name'`` resolve from mmseg's / mmdet's registries.
 
@@ -295,6 +343,7 @@ def apply() -> None:
         return
     _applied = True
     _guard_torchvision_fake_ops()
+    _mmpretrain_multimodal_switch()
     _find_nested_scopes()
     _cpu_distributed_init()
     _fsdp_strategy_fixes()

@@ -54,6 +54,7 @@ import mmsemanticmim  # noqa: F401  (compat guards first)
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from mmsemanticmim.utils.torch_features import fused_adamw_supported
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 OURS = osp.join(REPO, 'configs', 'semanticmim')
@@ -148,19 +149,10 @@ def make_batch(cfg, scope, batch_size, device, seed=0):
     return inputs, samples
 
 
-def _fused_ok(device: str) -> bool:
-    try:
-        torch.optim.AdamW([torch.zeros(1, device=device,
-                                       requires_grad=True)], fused=True)
-        return True
-    except RuntimeError:
-        return False
-
-
 def like_for_like_optimizer(model, device):
     """The same AdamW for every arm: fused where the device has it."""
     params = [p for p in model.parameters() if p.requires_grad]
-    if _fused_ok(device):
+    if fused_adamw_supported(torch.device(device).type):
         return torch.optim.AdamW(params, lr=1e-4, fused=True)
     return torch.optim.AdamW(params, lr=1e-4, foreach=True)
 

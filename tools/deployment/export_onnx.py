@@ -7,13 +7,14 @@ size; the position embedding is resized inside the graph as in PyTorch).
 
 Usage: python tools/deployment/export_onnx.py CKPT OUT
            [--img-size H [W]] [--dynamic-size] [--out-type featmap]
-           [--opset 18] [--no-check] [--atol 1e-4]
+           [--opset N] [--no-check] [--atol 1e-4]
 """
 import argparse
 import os
 import os.path as osp
 import sys
 import warnings
+from typing import Optional
 
 import mmsemanticmim  # noqa: F401  (safe torch.load)
 import numpy as np
@@ -23,6 +24,9 @@ from mmsemanticmim.models.backbones import SemanticMIMViT
 from mmsemanticmim.models.backbones.checkpoint_meta import \
     load_encoder_checkpoint
 from mmsemanticmim.utils import UnsafeCheckpointError
+from mmsemanticmim.utils.torch_features import (default_onnx_opset,
+                                                export_onnx,
+                                                onnx_export_is_dynamo)
 
 
 class _Export(torch.nn.Module):
@@ -58,34 +62,34 @@ def build_encoder(ckpt: str, img_size=None, out_type: str = 'featmap'):
 
 
 def export(ckpt: str, out: str, img_size=None, dynamic_size: bool = False,
-           out_type: str = 'featmap', opset: int = 18) -> SemanticMIMViT:
+           out_type: str = 'featmap', opset: Optional[int] = None
+           ) -> SemanticMIMViT:
     """Write ``out``; returns the PyTorch encoder it was made from."""
-    try:
-        import onnxscript  # noqa: F401  (torch.onnx's exporter)
-    except ImportError:
-        sys.exit('onnxscript is missing: pip install onnx onnxscript '
-                 'onnxruntime (or pip install -e .[optional])')
+    if onnx_export_is_dynamo():
+        try:
+            import onnxscript  # noqa: F401  (torch.onnx's dynamo exporter)
+        except ImportError:
+            sys.exit('onnxscript is missing: pip install onnx onnxscript '
+                     'onnxruntime (or pip install -e .[optional])')
     encoder = build_encoder(ckpt, img_size, out_type)
     model = _Export(encoder)
     H, W = encoder.img_size
     p = encoder.patch_size
     x = torch.randn(2, 3, H, W)
-    batch = torch.export.Dim('batch', min=1, max=1024)
-    dims = {0: batch}
+    dims = {0: ('batch', 1, 1024)}
+    dims_out = {0: 'batch'}
     if dynamic_size:
-        dims[2] = p * torch.export.Dim('grid_h', min=1, max=256)
-        dims[3] = p * torch.export.Dim('grid_w', min=1, max=256)
+        dims[2] = ('height', p, 256)
+        dims[3] = ('width', p, 256)
+        if out_type == 'featmap':
+            dims_out.update({2: 'grid_h', 3: 'grid_w'})
+        elif out_type == 'raw':
+            dims_out[1] = 'tokens'
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with torch.no_grad():
-        torch.onnx.export(
-            model, (x, ),
-            out,
-            input_names=['images'],
-            output_names=['features'],
-            dynamic_shapes=({k: v for k, v in dims.items()}, ),
-            opset_version=opset,
-            external_data=False,
-            dynamo=True)
+        export_onnx(model, x, out, dims, dims_out,
+                    default_onnx_opset() if opset is None else opset,
+                    input_name='images', output_name='features')
     return encoder
 
 
@@ -125,7 +129,10 @@ def main():
                         'patch size)')
     parser.add_argument('--out-type', default='featmap',
                         choices=SemanticMIMViT.OUT_TYPES)
-    parser.add_argument('--opset', type=int, default=18)
+    parser.add_argument('--opset', type=int, default=None,
+                        help='ONNX opset (default: 18 with the dynamo '
+                        'exporter, 17 with the TorchScript one of torch < '
+                        '2.5)')
     parser.add_argument('--no-check', action='store_true',
                         help='skip the onnxruntime comparison')
     parser.add_argument('--atol', type=float, default=1e-4)

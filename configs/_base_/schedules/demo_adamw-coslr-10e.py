@@ -1,8 +1,8 @@
 # A short CPU schedule for the tiny demo configs.
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999),
-                   weight_decay=0.05, fused=True),
+    optimizer=dict(type='DeviceAdamW', lr=1e-3, betas=(0.9, 0.999),
+                   weight_decay=0.05),
     clip_grad=dict(max_norm=3.0),
     paramwise_cfg=dict(
         bias_decay_mult=0.,

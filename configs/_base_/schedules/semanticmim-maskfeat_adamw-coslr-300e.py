@@ -5,8 +5,8 @@ optim_wrapper = dict(
     # a dynamic loss scale; fp32 on the CPU unless tools/train.py --amp
     type='DeviceAmpOptimWrapper',
     loss_scale='dynamic',
-    optimizer=dict(type='AdamW', lr=1.6e-3, betas=(0.9, 0.999),
-                   weight_decay=0.05, fused=True),
+    optimizer=dict(type='DeviceAdamW', lr=1.6e-3, betas=(0.9, 0.999),
+                   weight_decay=0.05),
     clip_grad=dict(max_norm=0.02),
     paramwise_cfg=dict(
         bias_decay_mult=0.,

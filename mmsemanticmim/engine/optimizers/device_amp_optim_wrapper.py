@@ -8,6 +8,7 @@ from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from mmsemanticmim.registry import OPTIM_WRAPPERS
+from mmsemanticmim.utils.torch_features import grad_scaler
 
 
 def default_amp_dtype(device_type: str,
@@ -77,17 +78,9 @@ class DeviceAmpOptimWrapper(AmpOptimWrapper):
                       level=logging.WARNING)
 
         enabled = self.cast_dtype == torch.float16
-        if use_fsdp:
-            from torch.distributed.fsdp.sharded_grad_scaler import \
-                ShardedGradScaler
-
-            def scaler(**kw):
-                return ShardedGradScaler(
-                    device=self.device_type, enabled=enabled, **kw)
-        else:
-            def scaler(**kw):
-                return torch.amp.GradScaler(
-                    self.device_type, enabled=enabled, **kw)
+        def scaler(**kw):
+            return grad_scaler(self.device_type, sharded=use_fsdp,
+                               enabled=enabled, **kw)
         self._scale_update_param = None
         if loss_scale == 'dynamic':
             self.loss_scaler = scaler()

@@ -14,6 +14,7 @@ from mmpretrain.models.utils import (build_norm_layer, resize_pos_embed,
                                      to_2tuple)
 
 from mmsemanticmim.registry import MODELS
+from mmsemanticmim.utils.torch_features import is_exporting
 from ..utils import (LAYER_TYPES, ProxyTransformerLayer, gather_tokens,
                      mask_to_indices)
 from .checkpoint_meta import (META_KEY, load_encoder_checkpoint,
@@ -338,7 +339,7 @@ class SemanticMIMViT(BaseBackbone):
     def _pos_embed_for(self, hw) -> torch.Tensor:
         """The position embedding for a ``hw`` patch grid (mmpretrain's
         ``resize_pos_embed``: bicubic on the patch slots, proxies kept)."""
-        if not torch.compiler.is_exporting():
+        if not is_exporting():
             return resize_pos_embed(
                 self.pos_embed,
                 self.patch_resolution,
