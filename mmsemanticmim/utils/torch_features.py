@@ -104,3 +104,20 @@ def default_onnx_opset() -> int:
     dynamo exporter, 17 (the newest torch 2.1's TorchScript exporter fully
     supports) otherwise."""
     return 18 if onnx_export_is_dynamo() else 17
+
+
+#: The out-of-memory error of any device (torch >= 2.5: ``torch``'s own;
+#: before, the CUDA one).
+OutOfMemoryError = getattr(torch, 'OutOfMemoryError',
+                           torch.cuda.OutOfMemoryError)
+
+
+def cuda_native_bf16() -> bool:
+    """Whether the CUDA device computes bf16 in hardware (Ampere and
+    later), not emulated. torch >= 2.4 separates the two with
+    ``including_emulation``; older torch's ``is_bf16_supported`` reports
+    the hardware alone (compute capability >= 8)."""
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:
+        return torch.cuda.is_bf16_supported()

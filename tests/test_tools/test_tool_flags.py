@@ -235,7 +235,8 @@ def test_gpu_check_dry_run(tmp_path):
     finite losses, one UperNet step."""
     import json
     proc = _run(['bash', 'tools/benchmarks/gpu_check.sh', '--dry-run'],
-                OUT=str(tmp_path), PYTHON=sys.executable)
+                OUT=str(tmp_path), PYTHON=sys.executable,
+                KIT_DIR=str(tmp_path / 'no-kit'))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads((tmp_path / 'gpu_check.json').read_text())
     assert report['errors'] == [] and report['dry_run'] is True
@@ -247,6 +248,34 @@ def test_gpu_check_dry_run(tmp_path):
     assert all(r['steps'] == 2 for r in report['train'])
     assert report['upernet']['loss'] > 0
     assert (tmp_path / 'gpu_check.log').read_text().count('train ') >= 4
+    # most important first: our MaskFeat-target step, then the baseline
+    assert [(r['arm'], r['compiled']) for r in report['throughput']][:4] == [
+        ('semanticmim-maskfeat', False), ('mmpretrain-maskfeat', False),
+        ('semanticmim-maskfeat', True), ('mmpretrain-maskfeat', True)]
+
+
+def test_gpu_check_killed_keeps_what_it_measured(tmp_path):
+    """A run killed (as by the device's time limit) right after its first
+    figure leaves that figure in gpu_check.json."""
+    import json
+    import signal
+    proc = subprocess.Popen(
+        ['bash', 'tools/benchmarks/gpu_check.sh', '--dry-run', '--parts',
+         'throughput'], cwd=REPO, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=dict(ENV, OUT=str(tmp_path), PYTHON=sys.executable,
+                 KIT_DIR=str(tmp_path / 'no-kit')))
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith('semanticmim-maskfeat '):
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+    proc.wait()
+    assert seen and seen[-1].startswith('semanticmim-maskfeat'), seen[-20:]
+    report = json.loads((tmp_path / 'gpu_check.json').read_text())
+    assert [r['arm'] for r in report['throughput']] == [
+        'semanticmim-maskfeat']
 
 
 def test_gpu_study_preset_end_to_end_on_cpu(tmp_path):

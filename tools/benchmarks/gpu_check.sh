@@ -8,17 +8,19 @@
 #   bash tools/benchmarks/gpu_check.sh --dry-run   # CPU, tiny sizes (tests)
 #
 # On the lent GPU machine (python3 with CUDA torch, no network): carry the
-# wheels this package needs beyond what is installed there in .whl/ (see
-# the README's GPU section); they are installed into /tmp/site first.
+# wheels this package needs beyond what is installed there in .whl/
+# (tools/benchmarks/gpu_kit.sh makes them); they are installed into
+# $KIT_SITE (/tmp/site) first and put ahead of the machine's packages.
 # Writes $OUT/gpu_check.json and $OUT/gpu_check.log when OUT is set.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] && [ -z "${PYTHON:-}" ] && PY=.venv/bin/python
-if compgen -G ".whl/*.whl" > /dev/null; then
+KIT_DIR=${KIT_DIR:-.whl}
+if compgen -G "$KIT_DIR/*.whl" > /dev/null; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
-    --upgrade --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
+    --upgrade --target "${KIT_SITE:-/tmp/site}" "$KIT_DIR"/*.whl
+  export PYTHONPATH=${KIT_SITE:-/tmp/site}:$PWD${PYTHONPATH:+:$PYTHONPATH}
 else
   export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 fi

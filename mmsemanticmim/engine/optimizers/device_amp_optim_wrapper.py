@@ -8,7 +8,7 @@ from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from mmsemanticmim.registry import OPTIM_WRAPPERS
-from mmsemanticmim.utils.torch_features import grad_scaler
+from mmsemanticmim.utils.torch_features import cuda_native_bf16, grad_scaler
 
 
 def default_amp_dtype(device_type: str,
@@ -18,8 +18,7 @@ def default_amp_dtype(device_type: str,
     if device_type == 'cuda':
         # native bf16 only (Ampere and later): emulated bf16 on older GPUs
         # is slow, fp16 with a loss scale is their format
-        return torch.bfloat16 if torch.cuda.is_bf16_supported(
-            including_emulation=False) else torch.float16
+        return torch.bfloat16 if cuda_native_bf16() else torch.float16
     return torch.bfloat16 if cpu_autocast else None
 
 
