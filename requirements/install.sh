@@ -58,7 +58,11 @@ dev = "cuda" if os.environ.get("FORCE_CUDA") == "1" or torch.cuda.is_available()
 print(f"cp{sys.version_info[0]}{sys.version_info[1]}-torch{torch.__version__}-{dev}ops")')
 WHEELS="$CACHE/$KEY"
 
-mmcv_ops_load() { $PY -c 'import mmcv._ext' 2>/dev/null; }
+# mmcv 2.1.0 whose compiled ops load against this torch (e.g. OpenMMLab's
+# prebuilt wheel for torch 2.1, installed beforehand, is kept)
+mmcv_ops_load() {
+    $PY -c 'import mmcv, mmcv._ext; assert mmcv.__version__ == "2.1.0"' 2>/dev/null
+}
 
 build_mmcv() {
     echo "[install] building mmcv 2.1.0 with its ops for $KEY into $WHEELS (10-15 minutes)"

@@ -19,6 +19,10 @@ def test_compile_key_trains_like_eager(tmp_path, image_folder):
                        str(tmp_path / str(compiled)), max_epochs=1,
                        batch_size=8)
         cfg.randomness = dict(seed=0)
+        # the runner's MessageHub is named after the experiment, which
+        # defaults to a timestamp: two runs in the same second would share
+        # one loss history
+        cfg.experiment_name = f'test_compile_{compiled}_{tmp_path.name}'
         if compiled:
             cfg.compile = True
         runner = build_runner(cfg)
