@@ -215,9 +215,13 @@ def _fake_new_transformers(root):
     ``apply_chunking_to_forward`` and friends."""
     pkg = root / 'transformers'
     pkg.mkdir()
-    (pkg / '__init__.py').write_text("__version__ = '5.17.0'\n")
+    (pkg / '__init__.py').write_text("__version__ = '5.17.0'\n"
+                                     'from . import configuration_utils\n')
     (pkg / 'modeling_utils.py').write_text('class PreTrainedModel:\n'
                                            '    pass\n')
+    # what torch 2.1's dynamo touches when transformers is installed
+    (pkg / 'configuration_utils.py').write_text('class PretrainedConfig:\n'
+                                                '    pass\n')
     info = root / 'transformers-5.17.0.dist-info'
     info.mkdir()
     (info / 'METADATA').write_text('Metadata-Version: 2.1\nName: '

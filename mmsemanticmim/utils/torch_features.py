@@ -11,6 +11,7 @@ import inspect
 from typing import Callable, Dict, Tuple
 
 import torch
+import torch.nn.functional as F
 
 #: ``torch.compiler.is_exporting`` (torch >= 2.3: True inside
 #: ``torch.export`` / the dynamo ONNX exporter). Older torch exports ONNX
@@ -121,3 +122,82 @@ def cuda_native_bf16() -> bool:
         return torch.cuda.is_bf16_supported(including_emulation=False)
     except TypeError:
         return torch.cuda.is_bf16_supported()
+
+
+def autocast_enabled(device_type: str) -> bool:
+    """Whether autocast is on for ``device_type``: torch >= 2.4 takes the
+    device; older torch has one function per device."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:
+        if device_type == 'cpu':
+            return torch.is_autocast_cpu_enabled()
+        return torch.is_autocast_enabled()
+
+
+def _sdpa_without_cpu_flash(q: torch.Tensor, k: torch.Tensor,
+                            v: torch.Tensor, dropout_p: float = 0.
+                            ) -> torch.Tensor:
+    """SDPA that avoids the CPU flash kernel for bf16 training.
+
+    torch 2.1's CPU flash-attention backward corrupts memory in bf16
+    ("double free or corruption", pytorch/pytorch#132871; a oneDNN bug,
+    pytorch/pytorch#115253); that torch predates the kernel-choice API
+    ``torch.nn.attention.sdpa_kernel``, which is how it is recognised here.
+    There, bf16 CPU calls with gradients take the math kernel (the same
+    arithmetic, unfused); everything else is the stock call.
+    """
+    if q.device.type == 'cpu' and q.dtype == torch.bfloat16 and \
+            torch.is_grad_enabled():
+        with torch.backends.cuda.sdp_kernel(
+                enable_flash=False, enable_math=True,
+                enable_mem_efficient=False):
+            return F.scaled_dot_product_attention(q, k, v,
+                                                  dropout_p=dropout_p)
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+
+
+#: ``F.scaled_dot_product_attention(q, k, v, dropout_p=...)``: the stock
+#: function wherever torch has the kernel-choice API (its CPU flash kernel
+#: is sound), else :func:`_sdpa_without_cpu_flash`.
+def _has_sdpa_kernel_choice() -> bool:
+    try:
+        from torch.nn.attention import sdpa_kernel  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+scaled_dot_product_attention: Callable[..., torch.Tensor] = \
+    F.scaled_dot_product_attention if _has_sdpa_kernel_choice() \
+    else _sdpa_without_cpu_flash
+
+
+@functools.lru_cache(maxsize=None)
+def fsdp_runs_on_cpu() -> bool:
+    """Whether this torch's FSDP can run on the CPU: its root creates
+    streams on the device (``torch.cpu.Stream(priority=...)``), which torch
+    2.1's CPU module cannot ("Stream() takes no arguments")."""
+    try:
+        torch.cpu.Stream(priority=0)
+        return True
+    except (AttributeError, TypeError, RuntimeError):
+        return False
+
+
+def check_fsdp_device(what: str) -> None:
+    """Refuse, before any work, FSDP on a CPU-only machine whose torch
+    cannot shard there.
+
+    Args:
+        what (str): What asked for FSDP, for the message.
+
+    Raises:
+        RuntimeError: Without CUDA and without CPU FSDP support.
+    """
+    if not torch.cuda.is_available() and not fsdp_runs_on_cpu():
+        raise RuntimeError(
+            f'{what}: FSDP on the CPU needs a torch whose FSDP runs there '
+            f'(torch {torch.__version__} creates CUDA-style streams that its '
+            'CPU module lacks). Train on a GPU, without --fsdp (DDP), or '
+            'with the default stack (make test).')

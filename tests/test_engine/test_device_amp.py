@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 from helpers import REPO, tiny_cfg
 from mmsemanticmim.engine import DeviceAmpOptimWrapper, default_amp_dtype
 from mmsemanticmim.registry import MODELS
+from mmsemanticmim.utils.torch_features import autocast_enabled
 
 TINY = {
     target: osp.join(REPO, 'configs/semanticmim/semanticmim-'
@@ -87,7 +88,7 @@ def test_bf16_autocast_loss_is_close_to_fp32_with_fp32_targets(target):
 
     def record(x, *args, **kwargs):
         out = original(x, *args, **kwargs)
-        targets[torch.is_autocast_enabled('cpu')] = out
+        targets[autocast_enabled('cpu')] = out
         return out
 
     model.target_generator.forward = record
@@ -97,7 +98,7 @@ def test_bf16_autocast_loss_is_close_to_fp32_with_fp32_targets(target):
     wrapper = DeviceAmpOptimWrapper(optimizer=opt, cpu_autocast=True)
     before = model.backbone.patch_embed.projection.weight.detach().clone()
     with wrapper.optim_context(model):
-        assert torch.is_autocast_enabled('cpu')
+        assert autocast_enabled('cpu')
         torch.manual_seed(1)
         bf16 = model.loss(inputs, samples)['loss']
     # the generator ran with autocast off, on fp32 input, in both runs

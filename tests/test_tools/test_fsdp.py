@@ -10,9 +10,17 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from helpers import REPO, deterministic_config
+from mmsemanticmim.utils import torch_features
+
+#: torch 2.1's FSDP cannot run on the CPU (a GPU-only torch feature there);
+#: such a machine is refused up front (test_fsdp_refused_where_it_cannot_run)
+needs_fsdp_here = pytest.mark.skipif(
+    not torch.cuda.is_available() and not torch_features.fsdp_runs_on_cpu(),
+    reason=f'torch {torch.__version__} has no CPU FSDP')
 
 TESTS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ENV = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1',
@@ -41,6 +49,7 @@ def _train(config, work, data_root, *flags):
     return proc.stdout + proc.stderr
 
 
+@needs_fsdp_here
 def test_fsdp_trains_like_ddp_saves_one_file_and_resumes(image_folder,
                                                          tmp_path):
     config = deterministic_config(tmp_path)
@@ -116,3 +125,17 @@ def test_layer_decay_under_fsdp(tmp_path):
             arch=dict(embed_dims=96, num_layers=4, num_heads=3,
                       feedforward_channels=384), img_size=32, patch_size=4,
             num_proxy_tokens=2).parameters())
+
+
+def test_fsdp_refused_where_it_cannot_run(monkeypatch):
+    """Without CUDA and without CPU FSDP in torch, an FSDP config is
+    refused before anything is built, saying why and what to do."""
+    from mmengine.config import Config
+
+    from mmsemanticmim.engine.runners.build import (FSDP_RUNTIME,
+                                                    prepare_config)
+    monkeypatch.setattr(torch_features, 'fsdp_runs_on_cpu', lambda: False)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    cfg = Config(dict(FSDP_RUNTIME))
+    with pytest.raises(RuntimeError, match='FSDP on the CPU needs a torch'):
+        prepare_config(cfg)

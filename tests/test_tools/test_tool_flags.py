@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from helpers import REPO, TINY_CONFIGS
-from mmsemanticmim.utils.torch_features import fused_adamw_supported
+from mmsemanticmim.utils.torch_features import (fsdp_runs_on_cpu,
+                                                fused_adamw_supported)
 
 ENV = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
 sys.path.insert(0, osp.join(REPO, 'tools'))
@@ -218,8 +219,11 @@ def test_pretrain_memory_smoke():
     assert proc.returncode == 0, proc.stderr[-3000:]
     row = [line.split() for line in proc.stdout.splitlines()
            if line.startswith('deit-tiny ') and 'semanticmim' in line][0]
-    single, fsdp = float(row[3]), float(row[4])
-    assert single > 100 and fsdp > 100  # MiB per process, both measured
+    assert float(row[3]) > 100  # MiB per process
+    if torch.cuda.is_available() or fsdp_runs_on_cpu():
+        assert float(row[4]) > 100  # measured too
+    else:  # this torch cannot shard on the CPU: said, not a failure
+        assert row[4] == 'n/a' and 'n/a: --modes fsdp' in proc.stdout
 
 
 def _free_port():

@@ -37,6 +37,8 @@ import sys
 import mmsemanticmim  # noqa: F401  (compat guards first)
 import torch
 
+from mmsemanticmim.utils.torch_features import check_fsdp_device
+
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 from pretrain_speed import _rss_bytes, build, make_batch  # noqa: E402
@@ -80,6 +82,8 @@ def child(args) -> None:
     elif args.mode in ('fsdp', 'fsdp_cp'):
         from torch.distributed.fsdp import FullyShardedDataParallel
 
+        check_fsdp_device(f'--modes {args.mode}')
+
         from mmsemanticmim.engine.runners.build import \
             wrap_transformer_layers
         # as tools/train.py --fsdp: a unit per transformer layer
@@ -111,7 +115,15 @@ def child(args) -> None:
         torch.distributed.destroy_process_group()
 
 
-def measure(model: str, arch: str, mode: str, args) -> dict:
+def measure(model: str, arch: str, mode: str, args):
+    """Peak memory of one (model, arch, mode) in child processes; None if
+    they failed, 'n/a' where this torch cannot run the mode here."""
+    if mode.startswith('fsdp'):
+        try:
+            check_fsdp_device(f'--modes {mode}')
+        except RuntimeError as e:
+            print(f'# {model} {arch} {mode}: n/a: {e}', flush=True)
+            return 'n/a'
     cmd = [__file__, '--child', '--model', model, '--arch', arch, '--mode',
            mode, '--batch-size', str(args.batch_size), '--steps',
            str(args.steps)]
@@ -169,16 +181,17 @@ def main():
             for mode in args.modes:
                 row[mode] = measure(model, arch, mode, args)
             results[arch, model] = row
-            done = [r for r in row.values() if r]
+            done = [r for r in row.values() if isinstance(r, dict)]
             params = f"{done[0]['params'] / 1e6:7.0f}M" if done else '?'
             print(f'{arch:10s} {model:22s} {params:>8s} '
-                  + ' '.join(f"{row[m]['peak'] / 2**20:8.0f}" if row[m]
-                             else f"{'failed':>8s}" for m in args.modes),
+                  + ' '.join(f"{row[m]['peak'] / 2**20:8.0f}"
+                             if isinstance(row[m], dict) else
+                             f"{row[m] or 'failed':>8s}" for m in args.modes),
                   flush=True)
         base = results.get((arch, 'mmpretrain-maskfeat'), {}).get('single')
         for mode in ('fsdp', 'fsdp_cp'):
             ours = results.get((arch, 'semanticmim-maskfeat'), {}).get(mode)
-            if ours and base:
+            if isinstance(ours, dict) and isinstance(base, dict):
                 print(f'{arch}: SemanticMIM-MaskFeat {mode} / mmpretrain '
                       'MaskFeat single process = '
                       f"{ours['peak'] / base['peak']:.3f}x")

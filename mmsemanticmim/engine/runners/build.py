@@ -7,6 +7,7 @@ from mmengine.registry import FUNCTIONS, RUNNERS
 from mmsemanticmim.datasets.data_root_check import SPLITS, check_data_roots
 from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
 from mmsemanticmim.models.necks.simple_fpn import check_pyramid_strides
+from mmsemanticmim.utils.torch_features import check_fsdp_device
 from ..hooks import add_checkpoint_hooks
 from .safe_runner import SafeRunner
 
@@ -114,7 +115,10 @@ def prepare_config(cfg, splits=SPLITS) -> None:
     """Checks and defaults every tool applies before building the Runner:
     data folders exist and are laid out as configured (for the dataloaders
     in ``splits``), detector strides agree, the checkpoint / meta /
-    divergence hooks are there."""
+    divergence hooks are there, FSDP is asked for only where it runs."""
+    strategy = cfg.get('strategy') or {}
+    if str(strategy.get('type', '')).endswith('FSDPStrategy'):
+        check_fsdp_device(f"strategy.type={strategy['type']}")
     add_checkpoint_hooks(cfg)
     check_data_roots(cfg, splits)
     if cfg.get('model'):

@@ -15,4 +15,6 @@ class FP32DALLEEncoder(DALLEEncoder):
 
     @fp32_targets
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x)
+        # the parent named, not super(): torch 2.1's dynamo cannot guard a
+        # zero-argument super() inside the decorated function
+        return DALLEEncoder.forward(self, x)

@@ -53,4 +53,6 @@ class PatchHOGGenerator(HOGGenerator):
         if x.shape[-2] % self.patch_size or x.shape[-1] % self.patch_size:
             raise ValueError(f'HOG input {tuple(x.shape[-2:])} is not a '
                              f'multiple of patch_size {self.patch_size}.')
-        return super().forward(x)
+        # the parent named, not super(): torch 2.1's dynamo cannot guard a
+        # zero-argument super() inside the decorated function
+        return HOGGenerator.forward(self, x)

@@ -13,6 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
+from mmsemanticmim.utils.torch_features import scaled_dot_product_attention
+
 QKV_BIAS_MODES = ('qkv', 'qv', 'none')
 
 
@@ -101,7 +103,7 @@ class PrefixAttention(BaseModule):
             Tensor: (B, N, D).
         """
         q, k, v = self.project(x, prefix)
-        out = F.scaled_dot_product_attention(
+        out = scaled_dot_product_attention(
             q, k, v, dropout_p=self.attn_drop if self.training else 0.)
         out = out.transpose(1, 2).flatten(2)
         return self.proj_drop(self.proj(out))
