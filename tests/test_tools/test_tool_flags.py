@@ -63,6 +63,10 @@ def test_train_flags_fold_into_the_config(monkeypatch, tmp_path,
                             data_root=image_folder)
     assert cfg.resume is True and cfg.auto_resume is True
 
+    # (where this torch cannot shard on the CPU, prepare_config refuses the
+    # result: test_fsdp.py; here the folding itself is checked)
+    from mmsemanticmim.utils import torch_features
+    monkeypatch.setattr(torch_features, 'fsdp_runs_on_cpu', lambda: True)
     _, _, cfg = _train_args(monkeypatch, '--fsdp', data_root=image_folder)
     assert cfg.runner_type == 'SafeFlexibleRunner'
     assert cfg.strategy.type == 'FSDPStrategy'

@@ -337,6 +337,15 @@ def main():
                 json.dump(report, f, indent=1)
             os.replace(tmp, osp.join(args.out, 'gpu_check.json'))
 
+    def record(key, row, line):
+        """Keep a measured row: in the report, on disk, in the log."""
+        if isinstance(report[key], list):
+            report[key].append(row)
+        else:
+            report[key] = row
+        save()
+        print(line, flush=True)
+
     def attempt(part, fn, *fargs):
         try:
             return fn(*fargs)
@@ -354,12 +363,11 @@ def main():
             row = attempt(f'throughput {arm} compile={compiled}',
                           throughput, arm, args.batch_size, compiled, args)
             if row:
-                report['throughput'].append(row)
-                save()
-                print(f"{arm:22s} {str(compiled):7s} {row['batch']:5d} "
-                      f"{row['images_per_s']:8.1f} {row['peak_gib']:8.1f}"
-                      f" {row['tflop_per_step']:10.3f} "
-                      f"{100 * row['mfu']:5.1f}%", flush=True)
+                record('throughput', row,
+                       f"{arm:22s} {str(compiled):7s} {row['batch']:5d} "
+                       f"{row['images_per_s']:8.1f} {row['peak_gib']:8.1f}"
+                       f" {row['tflop_per_step']:10.3f} "
+                       f"{100 * row['mfu']:5.1f}%")
     if 'train' in args.parts:
         root = write_images(tempfile.mkdtemp(prefix='gpu_check_data_'),
                             args.train_steps * args.train_batch)
@@ -367,27 +375,24 @@ def main():
             row = attempt(f'train {osp.basename(path)}', train_config, path,
                           root, args)
             if row:
-                report['train'].append(row)
-                save()
-                print(f"train {row['config']}: {row['steps']} steps, batch "
-                      f"{row['batch']}, {row['precision']}, loss "
-                      f"{row['first_loss']:.4f} -> {row['last_loss']:.4f}, "
-                      f"{row['seconds']:.0f} s", flush=True)
+                record('train', row,
+                       f"train {row['config']}: {row['steps']} steps, batch "
+                       f"{row['batch']}, {row['precision']}, loss "
+                       f"{row['first_loss']:.4f} -> {row['last_loss']:.4f}, "
+                       f"{row['seconds']:.0f} s")
     if 'upernet' in args.parts:
         if not mmcv_ops_available():
-            report['upernet'] = 'skipped: mmcv has no compiled ops here'
-            save()
-            print('upernet: skipped: this mmcv has no compiled ops '
-                  '(mmcv._ext), which mmseg needs; carry an mmcv built with '
-                  'its ops to run it', flush=True)
+            record('upernet', 'skipped: mmcv has no compiled ops here',
+                   'upernet: skipped: this mmcv has no compiled ops '
+                   '(mmcv._ext), which mmseg needs; carry an mmcv built with '
+                   'its ops to run it')
         else:
             row = attempt('upernet', upernet_step, args)
             if row:
-                report['upernet'] = row
-                save()
-                print(f"upernet {row['size']}x{row['size']} step: loss "
-                      f"{row['loss']:.3f}, {row['seconds']:.1f} s, peak "
-                      f"{row['peak_gib']:.1f} GiB", flush=True)
+                record('upernet', row,
+                       f"upernet {row['size']}x{row['size']} step: loss "
+                       f"{row['loss']:.3f}, {row['seconds']:.1f} s, peak "
+                       f"{row['peak_gib']:.1f} GiB")
     print(f"gpu_check: {len(report['errors'])} part(s) failed")
     return 1 if report['errors'] else 0
 
