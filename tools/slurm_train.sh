@@ -3,7 +3,8 @@
 # One task per GPU; srun spreads GPUS tasks over GPUS/GPUS_PER_NODE nodes and
 # mmengine's slurm launcher reads the rank, world size and master address
 # from slurm's environment. DRY_RUN=1 prints the srun command instead of
-# running it (to check a multi-node line without slurm).
+# running it (to check a multi-node line without slurm). The interpreter:
+# $PYTHON, else the active venv, else the project's .venv.
 set -euo pipefail
 
 PARTITION=$1
@@ -20,6 +21,7 @@ if (( GPUS % GPUS_PER_NODE )); then
 fi
 NODES=$(( GPUS / GPUS_PER_NODE ))
 HERE=$(cd "$(dirname "$0")/.." && pwd)
+source "$HERE/tools/find_python.sh"
 
 CMD=(srun -p "$PARTITION"
      --job-name="$JOB_NAME"
@@ -30,7 +32,7 @@ CMD=(srun -p "$PARTITION"
      --cpus-per-task="$CPUS_PER_TASK"
      --kill-on-bad-exit=1
      $SRUN_ARGS
-     "${PYTHON:-python}" -u "$HERE/tools/train.py" "$CONFIG"
+     "$PY" -u "$HERE/tools/train.py" "$CONFIG"
      --work-dir="$WORK_DIR" --launcher=slurm "${@:5}")
 if [ "${DRY_RUN:-0}" = 1 ]; then
     echo "PYTHONPATH=$HERE:${PYTHONPATH:-} ${CMD[*]}"

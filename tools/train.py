@@ -49,6 +49,18 @@ def parse_args():
         action='store_true',
         help='scale the lr by the actual batch size (auto_scale_lr)')
     parser.add_argument(
+        '--pretrained',
+        metavar='PATH',
+        help="initialise model.backbone from this checkpoint "
+        "(init_cfg=Pretrained; any path, spaces included)")
+    parser.add_argument(
+        '--pretrained-prefix',
+        default='backbone.',
+        metavar='PREFIX',
+        help="with --pretrained: the backbone's key prefix in the file "
+        "('backbone.': a pre-training checkpoint; '' for an extracted "
+        'backbone)')
+    parser.add_argument(
         '--trust-checkpoint',
         action='append',
         default=[],
@@ -97,6 +109,17 @@ def merge_args(cfg: Config, args) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.pretrained is not None:
+        if not osp.isfile(args.pretrained):
+            raise FileNotFoundError(
+                f'--pretrained {args.pretrained}: no such file')
+        if not cfg.get('model', {}).get('backbone'):
+            raise ValueError(f'--pretrained: {args.config} has no '
+                             'model.backbone to initialise')
+        init = dict(cfg.model.backbone.get('init_cfg') or {})
+        init.update(type='Pretrained', checkpoint=args.pretrained,
+                    prefix=args.pretrained_prefix)
+        cfg.model.backbone.init_cfg = init
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if str(wrapper).split('.')[-1] not in (

@@ -133,24 +133,90 @@ def test_test_py_missing_checkpoint_names_it(tmp_path):
     assert f'checkpoint {missing} not found' in proc.stderr
 
 
+def _argv_printer(tmp_path):
+    """An executable that prints its argv as JSON (a stand-in PYTHON)."""
+    printer = tmp_path / 'argv.py'
+    printer.write_text(f'#!{sys.executable}\nimport json, sys\n'
+                       'print(json.dumps(sys.argv[1:]))\n')
+    printer.chmod(0o755)
+    return str(printer)
+
+
 def test_downstream_launcher_prefix_and_missing_checkpoint(tmp_path):
+    """The checkpoint travels as one argument of train.py's own options, so
+    a path with spaces and non-ASCII arrives as it is; the interpreter used
+    is named."""
+    import json
     script = 'tools/benchmarks/dist_train_downstream.sh'
-    ckpt = tmp_path / 'backbone.pth'
+    folder = tmp_path / 'runs with space' / 'épreuve'
+    folder.mkdir(parents=True)
+    ckpt = folder / 'epoch 2.pth'
     proc = _run(['bash', script, 'CONFIG.py', str(ckpt), '0'])
     assert proc.returncode == 2
     assert f'pre-training checkpoint {ckpt} not found' in proc.stderr
     ckpt.write_bytes(b'')
-    # PYTHON=echo prints the train.py command instead of running it
+    printer = _argv_printer(tmp_path)
     default = _run(['bash', script, 'CONFIG.py', str(ckpt), '0', '--amp'],
-                   PYTHON='echo').stdout.split()
-    assert default == [
+                   PYTHON=printer)
+    assert json.loads(default.stdout) == [
         osp.join(REPO, 'tools/train.py'), 'CONFIG.py', '--amp',
-        '--cfg-options', 'model.backbone.init_cfg.type=Pretrained',
-        f'model.backbone.init_cfg.checkpoint={ckpt}',
-        'model.backbone.init_cfg.prefix=backbone.']
+        '--pretrained', str(ckpt), '--pretrained-prefix', 'backbone.']
+    assert f'python: {printer} (from $PYTHON)' in default.stderr
     extracted = _run(['bash', script, 'CONFIG.py', str(ckpt), '0'],
-                     PYTHON='echo', PREFIX='').stdout.split()
-    assert extracted[-1] == 'model.backbone.init_cfg.prefix='
+                     PYTHON=printer, PREFIX='')
+    assert json.loads(extracted.stdout)[-2:] == ['--pretrained-prefix', '']
+
+
+def test_pretrained_flag_sets_the_backbone_init(monkeypatch, tmp_path,
+                                                image_folder):
+    """train.py --pretrained: init_cfg from the path as given (no key=value
+    parsing on the way); a missing file is named."""
+    folder = tmp_path / 'a dir' / 'ünï'
+    folder.mkdir(parents=True)
+    ckpt = folder / 'epoch 2.pth'
+    ckpt.write_bytes(b'')
+    _, _, cfg = _train_args(monkeypatch, '--pretrained', str(ckpt),
+                            '--pretrained-prefix', '',
+                            data_root=image_folder)
+    assert cfg.model.backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=str(ckpt), prefix='')
+    with pytest.raises(FileNotFoundError, match='--pretrained .*nope.pth'):
+        _train_args(monkeypatch, '--pretrained', str(folder / 'nope.pth'),
+                    data_root=image_folder)
+
+
+def test_launchers_find_the_project_venv(tmp_path):
+    """Without PYTHON: the active venv, else the project's .venv, each
+    named; dist_train.sh passes spaced arguments through unsplit."""
+    import json
+    import shutil
+    repo = tmp_path / 'checkout'
+    (repo / 'tools').mkdir(parents=True)
+    for name in ('find_python.sh', 'dist_train.sh'):
+        shutil.copy(osp.join(REPO, 'tools', name), repo / 'tools' / name)
+    (repo / '.venv' / 'bin').mkdir(parents=True)
+    venv_python = repo / '.venv' / 'bin' / 'python'
+    shutil.copy(_argv_printer(tmp_path), venv_python)
+    env = {k: v for k, v in ENV.items()
+           if k not in ('PYTHON', 'VIRTUAL_ENV')}
+    proc = subprocess.run(
+        ['bash', str(repo / 'tools' / 'dist_train.sh'), 'my config.py', '2',
+         '--work-dir', 'a b'], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert f"python: {venv_python} (from the project's .venv)" in \
+        proc.stderr
+    argv = json.loads(proc.stdout)
+    assert argv[:2] == ['-m', 'torch.distributed.run']
+    assert argv[-5:] == ['my config.py', '--launcher', 'pytorch',
+                         '--work-dir', 'a b']
+    active = tmp_path / 'active'
+    (active / 'bin').mkdir(parents=True)
+    shutil.copy(venv_python, active / 'bin' / 'python')
+    proc = subprocess.run(
+        ['bash', str(repo / 'tools' / 'dist_train.sh'), 'c.py', '1'],
+        env=dict(env, VIRTUAL_ENV=str(active)), capture_output=True,
+        text=True)
+    assert 'from the active virtual env' in proc.stderr
 
 
 def test_pretrain_speed_smoke(tmp_path):

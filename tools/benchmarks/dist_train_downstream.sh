@@ -6,7 +6,8 @@
 #   PRETRAIN  a SemanticMIM pre-training checkpoint (its encoder is under
 #             'backbone.'), or an extracted backbone with PREFIX= (empty)
 #   GPUS      processes to launch with torchrun; 0 runs tools/train.py alone
-# Env: PREFIX (default 'backbone.'), PYTHON, PORT, plus dist_train.sh's.
+# Env: PREFIX (default 'backbone.'), PYTHON (else the active venv, else the
+#      project's .venv), PORT, plus dist_train.sh's.
 set -euo pipefail
 CONFIG=$1
 PRETRAIN=$2
@@ -17,10 +18,11 @@ if [ ! -f "$PRETRAIN" ]; then
     echo "pre-training checkpoint $PRETRAIN not found" >&2
     exit 2
 fi
-OPTS=(--cfg-options "model.backbone.init_cfg.type=Pretrained"
-      "model.backbone.init_cfg.checkpoint=$PRETRAIN"
-      "model.backbone.init_cfg.prefix=$PREFIX")
+# train.py's own options, not --cfg-options: a path survives as it is
+# (mmengine's key=value parsing drops spaces)
+OPTS=(--pretrained "$PRETRAIN" --pretrained-prefix "$PREFIX")
 if [ "$GPUS" -eq 0 ]; then
-    exec "${PYTHON:-python}" "$HERE/tools/train.py" "$CONFIG" "${@:4}" "${OPTS[@]}"
+    source "$HERE/tools/find_python.sh"
+    exec "$PY" "$HERE/tools/train.py" "$CONFIG" "${@:4}" "${OPTS[@]}"
 fi
 exec bash "$HERE/tools/dist_train.sh" "$CONFIG" "$GPUS" "${@:4}" "${OPTS[@]}"
