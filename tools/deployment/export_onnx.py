@@ -10,8 +10,6 @@ Usage: python tools/deployment/export_onnx.py CKPT OUT
            [--opset N] [--no-check] [--atol 1e-4]
 """
 import argparse
-import os
-import os.path as osp
 import sys
 import warnings
 from typing import Optional
@@ -24,6 +22,8 @@ from mmsemanticmim.models.backbones import SemanticMIMViT
 from mmsemanticmim.models.backbones.checkpoint_meta import \
     load_encoder_checkpoint
 from mmsemanticmim.utils import UnsafeCheckpointError
+from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
+                                              written_atomically)
 from mmsemanticmim.utils.torch_features import (default_onnx_opset,
                                                 export_onnx,
                                                 onnx_export_is_dynamo)
@@ -71,6 +71,7 @@ def export(ckpt: str, out: str, img_size=None, dynamic_size: bool = False,
         except ImportError:
             sys.exit('onnxscript is missing: pip install onnx onnxscript '
                      'onnxruntime (or pip install -e .[optional])')
+    refuse_overwriting_input([out], [ckpt])
     encoder = build_encoder(ckpt, img_size, out_type)
     model = _Export(encoder)
     H, W = encoder.img_size
@@ -85,9 +86,8 @@ def export(ckpt: str, out: str, img_size=None, dynamic_size: bool = False,
             dims_out.update({2: 'grid_h', 3: 'grid_w'})
         elif out_type == 'raw':
             dims_out[1] = 'tokens'
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    with torch.no_grad():
-        export_onnx(model, x, out, dims, dims_out,
+    with torch.no_grad(), written_atomically(out) as tmp:
+        export_onnx(model, x, tmp, dims, dims_out,
                     default_onnx_opset() if opset is None else opset,
                     input_name='images', output_name='features')
     return encoder

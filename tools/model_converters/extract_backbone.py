@@ -10,7 +10,6 @@ Refuses any file that is not a SemanticMIM pre-training checkpoint.
 Usage: python tools/model_converters/extract_backbone.py IN OUT
 """
 import argparse
-import os
 import os.path as osp
 
 import mmsemanticmim  # noqa: F401  (safe torch.load)
@@ -19,10 +18,13 @@ import torch
 from mmsemanticmim.models.backbones.checkpoint_meta import (META_KEY,
                                                             read_meta,
                                                             strip_prefix)
+from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
+                                              written_atomically)
 
 
 def extract(src: str, dst: str) -> dict:
     """Write the encoder of ``src`` to ``dst``; returns its meta."""
+    refuse_overwriting_input([dst], [src])
     ckpt = torch.load(src, map_location='cpu')
     state = ckpt.get('state_dict') if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
@@ -44,8 +46,8 @@ def extract(src: str, dst: str) -> dict:
     out = dict(
         meta={META_KEY: meta, 'source': osp.basename(src)},
         state_dict=backbone)
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    torch.save(out, dst)
+    with written_atomically(dst) as tmp:
+        torch.save(out, tmp)
     return meta
 
 
@@ -54,7 +56,10 @@ def main():
     parser.add_argument('src', help='pre-training checkpoint')
     parser.add_argument('dst', help='output backbone checkpoint')
     args = parser.parse_args()
-    meta = extract(args.src, args.dst)
+    try:
+        meta = extract(args.src, args.dst)
+    except ValueError as e:
+        raise SystemExit(f'error: {e}')
     print(f'wrote {args.dst}: {meta}')
 
 

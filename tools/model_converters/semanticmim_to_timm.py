@@ -17,7 +17,6 @@ Usage: python tools/model_converters/semanticmim_to_timm.py IN OUT
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
@@ -28,6 +27,8 @@ from mmsemanticmim.models.backbones.timm_interop import (
     IMAGENET_MEAN, IMAGENET_STD, TIMM_MODEL_NAME, encoder_to_timm,
     pretrained_cfg)
 from mmsemanticmim.utils import UnsafeCheckpointError
+from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
+                                              written_atomically)
 
 
 def json_path(weights: str) -> str:
@@ -43,6 +44,7 @@ def convert(src: str, dst: str, img_size=None, drop_pooling_norm=False,
     except ImportError:
         sys.exit('safetensors is missing: pip install safetensors '
                  '(or pip install -e .[optional])')
+    refuse_overwriting_input([dst, json_path(dst)], [src])
     ckpt = load_encoder_checkpoint(src)
     meta = {k: v for k, v in ckpt['meta'].items() if k != 'num_heads_inferred'}
     if ckpt['meta']['num_heads_inferred']:
@@ -58,9 +60,9 @@ def convert(src: str, dst: str, img_size=None, drop_pooling_norm=False,
         model_args=args,
         pretrained_cfg=pretrained_cfg(args, mean, std),
         **{META_KEY: meta})
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    save_file(tstate, dst, metadata={'timm_config': json.dumps(cfg)})
-    with open(json_path(dst), 'w') as f:
+    with written_atomically(dst) as tmp:
+        save_file(tstate, tmp, metadata={'timm_config': json.dumps(cfg)})
+    with written_atomically(json_path(dst)) as tmp, open(tmp, 'w') as f:
         json.dump(cfg, f, indent=2)
     return cfg
 

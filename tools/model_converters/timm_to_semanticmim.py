@@ -13,7 +13,6 @@ Usage: python tools/model_converters/timm_to_semanticmim.py IN OUT
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
@@ -23,6 +22,9 @@ import torch
 from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
 from mmsemanticmim.models.backbones.timm_interop import timm_to_encoder
 from mmsemanticmim.utils import UnsafeCheckpointError
+from mmsemanticmim.utils.output_files import (existing,
+                                              refuse_overwriting_input,
+                                              written_atomically)
 
 
 def read_timm(path: str):
@@ -57,6 +59,8 @@ def read_timm(path: str):
 
 def convert(src: str, dst: str, layer_type=None, num_heads=None) -> dict:
     """Write ``dst``; returns the encoder meta."""
+    refuse_overwriting_input(
+        [dst], [src, existing(osp.splitext(src)[0] + '.json')])
     state, cfg = read_timm(src)
     cfg = cfg or {}
     layer_type = layer_type or (cfg.get(META_KEY) or {}).get('layer_type')
@@ -69,9 +73,9 @@ def convert(src: str, dst: str, layer_type=None, num_heads=None) -> dict:
     if head is not None:
         print(f"note: the classifier ({head['weight'].shape[0]} classes) is "
               'not part of the encoder and is left out.')
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    torch.save(dict(meta={META_KEY: meta, 'source': osp.basename(src)},
-                    state_dict=enc), dst)
+    with written_atomically(dst) as tmp:
+        torch.save(dict(meta={META_KEY: meta, 'source': osp.basename(src)},
+                        state_dict=enc), tmp)
     return meta
 
 
