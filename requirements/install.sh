@@ -100,6 +100,31 @@ $PIP install "${PINS[@]}" \
     -r "$HERE/requirements/tests.txt" \
     -r "$HERE/requirements/optional.txt"
 $PIP install "${PINS[@]}" --no-build-isolation --no-deps -e "$HERE"
+# Where torchvision's compiled part cannot load beside this torch (PyPI's
+# torchvision with the CPU torch), `import torchvision` dies unless our guard
+# runs first (mmsemanticmim/utils/torchvision_guard.py). A start-up line in
+# the venv installs it as a hook that acts only when torchvision is first
+# imported, so `import timm` works without our package; elsewhere no line.
+SITE=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+PTH="$SITE/mmsemanticmim-torchvision-guard.pth"
+rm -f "$PTH"
+if ! $PY -c 'import torchvision' 2>/dev/null; then
+    GUARD="$HERE/mmsemanticmim/utils/torchvision_guard.py"
+    $PY - "$GUARD" > "$PTH" <<'PYLINE'
+import sys
+print("import os, sys, importlib.util as u; "
+      "n = '_mmsemanticmim_torchvision_guard'; p = %r; "
+      's = n not in sys.modules and os.path.exists(p) and '
+      'u.spec_from_file_location(n, p); m = s and u.module_from_spec(s); '
+      's and sys.modules.setdefault(n, m); s and s.loader.exec_module(m); '
+      'm and m.install_import_hook()' % sys.argv[1])
+PYLINE
+    $PY -c 'import timm, torchvision' || {
+        echo "[install] torchvision does not import even with the guard" >&2
+        exit 1
+    }
+    echo "[install] torchvision's compiled ops do not load here: $PTH guards its import"
+fi
 $PY -c 'import mmcv._ext' || {
     echo "[install] mmcv's compiled ops do not load in $VENV (see above)" >&2
     exit 1

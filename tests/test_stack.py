@@ -240,13 +240,14 @@ def test_mmpretrain_imports_beside_a_transformers_it_cannot_use(tmp_path):
     from helpers import REPO
     _fake_new_transformers(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
-    compat = os.path.join(REPO, 'mmsemanticmim', 'utils', 'compat.py')
+    compat = os.path.join(REPO, 'mmsemanticmim', 'utils',
+                          'torchvision_guard.py')
     stock = subprocess.run(
         [sys.executable, '-c',
          'import importlib.util as u\n'
          f's = u.spec_from_file_location("c", {compat!r})\n'
          'c = u.module_from_spec(s); s.loader.exec_module(c)\n'
-         'c._guard_torchvision_fake_ops()  # only the torchvision guard\n'
+         'c.guard()  # only the torchvision guard\n'
          'import mmpretrain.models'],
         env=env, capture_output=True, text=True)
     # (the real 5.17 dies in BLIP's bases; this one a module earlier)
@@ -269,3 +270,24 @@ def test_mmpretrain_imports_beside_a_transformers_it_cannot_use(tmp_path):
     assert ours.returncode == 0, ours.stderr[-2000:]
     # (mmpretrain's placeholders all name the last one: a late binding)
     assert 'requires extra multi-modal dependencies' in ours.stdout
+
+
+def test_torchvision_and_timm_import_without_our_package():
+    """In the venv the install makes, `import timm` / `import torchvision`
+    work without `import mmsemanticmim` first (where torchvision's compiled
+    part cannot load, a start-up hook guards its first import), and the
+    start-up costs no torch import."""
+    import subprocess
+    import sys
+    proc = subprocess.run(
+        [sys.executable, '-c',
+         'import sys\n'
+         'assert "torch" not in sys.modules, "start-up imported torch"\n'
+         'import timm, torchvision\n'
+         'assert not any(m.startswith("mmsemanticmim") for m in sys.modules)\n'
+         'import torch\n'
+         'b = torch.tensor([[0., 0., 2., 2.]])\n'
+         'print(float(torchvision.ops.box_iou(b, b)))\n'],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == '1.0'

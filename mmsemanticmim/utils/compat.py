@@ -6,7 +6,6 @@ each fix is an in-memory guard, applied by :func:`apply` when
 ``import mmsemanticmim`` runs (before any OpenMMLab package pulls in
 torchvision).
 """
-import glob
 import importlib.util
 import os
 import os.path as osp
@@ -17,12 +16,13 @@ from typing import Any, Optional
 
 import torch
 
+from .torchvision_guard import guard
+
 #: Environment variable holding checkpoint paths the user trusts with
 #: full unpickling (``os.pathsep``-separated). Set by ``--trust-checkpoint``.
 TRUST_ENV = 'MMSEMANTICMIM_TRUSTED_CHECKPOINTS'
 
 _applied = False
-_torchvision_lib = None  # keeps the torch.library definitions alive
 _torch_load = torch.load
 
 
@@ -123,42 +123,9 @@ def safe_torch_load(f: Any, *args, weights_only: Optional[bool] = None,
 
 
 def _guard_torchvision_fake_ops() -> None:
-    """Let ``import torchvision`` succeed when its compiled ops cannot load.
-
-    PyPI's torchvision ``_C.so`` links libtorch_cuda, which the CPU torch
-    wheel lacks; torchvision then runs without its C++ ops, but its
-    ``_meta_registrations.py`` registers fakes for ``torchvision::nms`` and
-    ``torchvision::qnms`` without the ``_has_ops()`` guard the other ops get,
-    and the import dies with "operator torchvision::nms does not exist"
-    (pytorch/vision#9085). Defining the two schemas first makes those
-    registrations succeed; the ops keep no kernel, so calling them still
-    raises, and nothing in OpenMMLab calls them (mmcv.ops provides NMS). A
-    no-op wherever torchvision's compiled part loads.
-    """
-    global _torchvision_lib
-    if 'torchvision' in sys.modules or _torchvision_lib is not None:
-        return
-    spec = importlib.util.find_spec('torchvision')
-    if spec is None or spec.origin is None:
-        return
-    libs = glob.glob(osp.join(osp.dirname(spec.origin), '_C*.so')) + \
-        glob.glob(osp.join(osp.dirname(spec.origin), '_C*.pyd'))
-    if libs:
-        try:
-            torch.ops.load_library(libs[0])
-            return
-        except (OSError, ImportError):
-            pass
-    try:  # someone (an earlier import) already defined them
-        torch.ops.torchvision.nms
-        return
-    except (AttributeError, RuntimeError):
-        pass
-    lib = torch.library.Library('torchvision', 'DEF')
-    lib.define('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
-    lib.define(
-        'qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
-    _torchvision_lib = lib
+    """See :func:`torchvision_guard.guard` (pytorch/vision#9085); the venv
+    our install makes also runs it when torchvision is first imported."""
+    guard()
 
 
 #: What mmpretrain 1.2's multimodal models import from transformers at
