@@ -122,12 +122,6 @@ def safe_torch_load(f: Any, *args, weights_only: Optional[bool] = None,
             f'variable). Details: {e}') from None
 
 
-def _guard_torchvision_fake_ops() -> None:
-    """See :func:`torchvision_guard.guard` (pytorch/vision#9085); the venv
-    our install makes also runs it when torchvision is first imported."""
-    guard()
-
-
 #: What mmpretrain 1.2's multimodal models import from transformers at
 #: module level (models/multimodal/blip/language_model.py and others).
 _MMPRETRAIN_TRANSFORMERS_NEEDS = ('PreTrainedModel',
@@ -309,7 +303,7 @@ def apply() -> None:
     if _applied:
         return
     _applied = True
-    _guard_torchvision_fake_ops()
+    guard()  # torchvision_guard.py (pytorch/vision#9085)
     _mmpretrain_multimodal_switch()
     _find_nested_scopes()
     _cpu_distributed_init()
