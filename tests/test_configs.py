@@ -347,3 +347,9 @@ def test_large_pretrain_config_trains_a_step(path, tmp_path):
     assert torch.isfinite(loss)
     loss.backward()
     assert model.backbone.patch_embed.projection.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=osp.basename)
+def test_no_key_that_nothing_reads(path):
+    from mmsemanticmim.engine.runners.config_check import check_config_keys
+    check_config_keys(Config.fromfile(path))

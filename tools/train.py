@@ -10,6 +10,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from mmsemanticmim.engine import build_runner, prepare_config, use_fsdp
+from mmsemanticmim.engine.hooks.resume_guard_hook import SETTINGS
 from mmsemanticmim.utils import trust_checkpoint
 
 
@@ -29,6 +30,14 @@ def parse_args():
         action='store_true',
         help='resume from the latest readable checkpoint in the work dir if '
         'there is one, else start from scratch (for preemptible jobs)')
+    parser.add_argument(
+        '--resume-changed',
+        nargs='+',
+        choices=list(SETTINGS) + ['all'],
+        metavar='SETTING',
+        help='resume although the config changed these settings of the '
+        f'checkpoint ({", ".join(SETTINGS)}, or all); without it such a '
+        'resume is refused, naming old and new values')
     parser.add_argument(
         '--non-strict',
         action='store_true',
@@ -104,6 +113,11 @@ def merge_args(cfg: Config, args) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    if args.resume_changed:
+        if not cfg.get('resume', False):
+            raise ValueError('--resume-changed applies to --resume / '
+                             '--auto-resume only')
+        cfg.resume_changed = list(args.resume_changed)
     if args.non_strict:
         cfg.strict_load = False
 

@@ -9,13 +9,34 @@ always counted on disk, never taken from there.
 import json
 import os
 import os.path as osp
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 META_FILE = 'meta.json'
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
-                    '.tiff', '.webp')
+
+
+def loadable_extensions(dataset: Optional[dict] = None) -> Tuple[str, ...]:
+    """The file extensions mmpretrain's ``CustomDataset`` loads: the data
+    set config's ``extensions``, else the class's default (read from its
+    signature, so that a count here is what mmpretrain will load: a
+    ``.webp`` is skipped by its default)."""
+    import inspect
+
+    from mmpretrain.datasets import CustomDataset
+    given = (dataset or {}).get('extensions')
+    if given is None:
+        given = inspect.signature(
+            CustomDataset.__init__).parameters['extensions'].default
+    return tuple(e.lower() for e in given)
+
+
+def count_images(folder: str, extensions: Sequence[str]) -> int:
+    """Files under ``folder`` (recursively, as mmpretrain walks a class
+    folder) with one of ``extensions``."""
+    extensions = tuple(extensions)
+    return sum(1 for _, _, files in os.walk(folder) for f in files
+               if f.lower().endswith(extensions))
 
 
 def write_class_folder(out_dir: str,
@@ -80,6 +101,7 @@ def describe_class_folder(root: str,
         with open(osp.join(root, META_FILE)) as f:
             meta = json.load(f)
     images, classes = {}, {}
+    extensions = loadable_extensions()
     for split in splits:
         folder = osp.join(root, split)
         if not osp.isdir(folder):
@@ -89,9 +111,8 @@ def describe_class_folder(root: str,
         names = sorted(d for d in os.listdir(folder)
                        if osp.isdir(osp.join(folder, d)))
         classes[split] = len(names)
-        images[split] = sum(
-            1 for d in names for f in os.listdir(osp.join(folder, d))
-            if f.lower().endswith(IMAGE_EXTENSIONS))
+        images[split] = sum(count_images(osp.join(folder, d), extensions)
+                            for d in names)
     name = meta.get('name') or osp.basename(osp.normpath(root))
     sizes = ' / '.join(f'{images[s]:,} {s}' for s in splits)
     if len(set(classes.values())) == 1:

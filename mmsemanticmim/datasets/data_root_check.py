@@ -124,6 +124,37 @@ def check_data_roots(cfg, splits=SPLITS) -> None:
                 if not osp.isfile(_join(root, ann)):
                     _fail(split, ds, f'ann_file {_join(root, ann)} not '
                           'found', 'folder', root=root, prefix=sub)
-            elif not _has_files(folder, IMAGE_SUFFIXES):
-                _fail(split, ds, f'no images under {folder}', 'folder',
-                      root=root, prefix=sub)
+            else:
+                _check_class_folder(split, ds, root, sub, folder)
+
+
+def _check_class_folder(split: str, ds: dict, root: str, sub: str,
+                        folder: str) -> None:
+    """A folder data set without ``ann_file``: mmpretrain takes every
+    sub-folder as a class and loads only its extensions; say so before it
+    fails with "Found 0 files in subfolders"."""
+    from .class_folder import count_images, loadable_extensions
+    extensions = loadable_extensions(ds)
+    subfolders = [d for d in sorted(os.listdir(folder))
+                  if osp.isdir(osp.join(folder, d))] if osp.isdir(folder) \
+        else []
+    loadable = sum(count_images(osp.join(folder, d), extensions)
+                   for d in subfolders)
+    if loadable:
+        return
+    flat = [f for f in (os.listdir(folder) if osp.isdir(folder) else [])
+            if osp.isfile(osp.join(folder, f))
+            and f.lower().endswith(IMAGE_SUFFIXES)]
+    if flat and not subfolders:
+        _fail(split, ds, f'{folder} holds {len(flat)} images but no class '
+              'sub-folders (mmpretrain reads one sub-folder per class). '
+              'Move them into class folders, or write an ann_file listing '
+              'them', 'folder', root=root, prefix=sub)
+    other = count_images(folder, IMAGE_SUFFIXES) if osp.isdir(folder) else 0
+    if other:
+        _fail(split, ds, f'the images under {folder} have none of the '
+              f'extensions the data set loads ({", ".join(extensions)}): '
+              f'set {split}.dataset.extensions to include theirs',
+              'folder', root=root, prefix=sub)
+    _fail(split, ds, f'no images under {folder}', 'folder', root=root,
+          prefix=sub)

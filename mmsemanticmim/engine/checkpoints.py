@@ -158,3 +158,43 @@ def atomic_replace(tmp: str, final: str) -> None:
         with open(tmp, 'rb') as f:
             os.fsync(f.fileno())
     os.replace(tmp, final)
+
+
+def tensor_bytes(obj) -> int:
+    """Bytes of the tensors in ``obj`` (nested dicts, lists, tuples)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(v) for v in obj)
+    return 0
+
+
+class CheckpointSaveError(OSError):
+    """A checkpoint that could not be written (disk full, no permission)."""
+
+
+def explain_failed_save(error: OSError, path: str, model: torch.nn.Module,
+                        optim_wrapper=None) -> CheckpointSaveError:
+    """The error to raise when writing ``path`` failed with ``error``: it
+    names the file, the bytes the checkpoint needs (its tensors: model and
+    optimizer state) and the bytes free where it was to be written."""
+    import shutil
+    needed = tensor_bytes(model.state_dict())
+    try:
+        needed += tensor_bytes(optim_wrapper.state_dict())
+    except Exception:  # noqa: BLE001 -- no wrapper, or a sharded one
+        pass
+    folder = osp.dirname(osp.abspath(path))
+    try:
+        free = f'{shutil.disk_usage(folder).free / 2**20:.1f} MiB are free'
+    except OSError:
+        free = 'the free space cannot be read'
+    return CheckpointSaveError(
+        error.errno,
+        f'Could not save the checkpoint {path}: {error.strerror}. It needs '
+        f'about {needed / 2**20:.1f} MiB; {free} in {folder}. The partial '
+        f'{osp.basename(path)}.tmp was removed; the earlier checkpoints '
+        'and last_checkpoint are as they were. Free space (or move the '
+        'work dir: --work-dir) and --resume.')

@@ -108,3 +108,54 @@ def test_write_class_folder_checks_its_input(tmp_path):
     meta = json.load(open(tmp_path / 'meta.json'))
     assert meta == dict(name='toy', source='here', classes=['a', 'b'],
                         images={'train': 2})
+
+
+def test_counts_what_mmpretrain_loads(tmp_path):
+    """A .webp is not among CustomDataset's default extensions: it is not
+    counted, and a folder of only such files is named with the fix."""
+    import cv2
+    from mmengine.config import Config
+
+    from mmsemanticmim.datasets import DataRootError, check_data_roots
+    from mmsemanticmim.datasets.class_folder import describe_class_folder
+    for split in ('train', 'val'):
+        (tmp_path / split / 'c0').mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / split / 'c0' / 'a.png'),
+                    np.zeros((8, 8, 3), np.uint8))
+        (tmp_path / split / 'c0' / 'b.webp').write_bytes(b'RIFF')
+        (tmp_path / split / 'c0' / 'deep').mkdir()
+        cv2.imwrite(str(tmp_path / split / 'c0' / 'deep' / 'c.png'),
+                    np.zeros((8, 8, 3), np.uint8))
+    assert describe_class_folder(str(tmp_path))['images'] == {
+        'train': 2, 'val': 2}
+    webp = tmp_path / 'webp' / 'train' / 'c0'
+    webp.mkdir(parents=True)
+    (webp / 'x.webp').write_bytes(b'RIFF')
+    flat = tmp_path / 'flat' / 'train'
+    flat.mkdir(parents=True)
+    cv2.imwrite(str(flat / 'x.png'), np.zeros((8, 8, 3), np.uint8))
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='CustomDataset', data_root=str(tmp_path / 'webp'),
+        data_prefix='train'))))
+    with pytest.raises(DataRootError, match='extensions the data set loads'
+                       '.*set train_dataloader.dataset.extensions'):
+        check_data_roots(cfg)
+    cfg.train_dataloader.dataset.extensions = ['.webp']
+    check_data_roots(cfg)
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'flat')
+    with pytest.raises(DataRootError, match='holds 1 images but no class '
+                       'sub-folders'):
+        check_data_roots(cfg)
+
+
+def test_zero_workers_drop_persistent_workers():
+    from mmengine.config import Config
+
+    from mmsemanticmim.engine.runners.build import allow_zero_workers
+    cfg = Config(dict(train_dataloader=dict(
+        num_workers=0, persistent_workers=True, prefetch_factor=2),
+        val_dataloader=dict(num_workers=2, persistent_workers=True)))
+    allow_zero_workers(cfg)
+    assert 'persistent_workers' not in cfg.train_dataloader
+    assert 'prefetch_factor' not in cfg.train_dataloader
+    assert cfg.val_dataloader.persistent_workers

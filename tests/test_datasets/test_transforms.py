@@ -62,3 +62,48 @@ def test_corrupt_image_is_named(tmp_path):
     with pytest.raises(OSError, match='missing.jpg'):
         StrictLoadImageFromFile().transform(
             dict(img_path=str(tmp_path / 'missing.jpg')))
+
+
+def test_corrupt_image_advice_fits_folders_and_lists(tmp_path):
+    bad = tmp_path / 'broken.png'
+    bad.write_bytes(b'not an image')
+    with pytest.raises(OSError) as e:
+        StrictLoadImageFromFile().transform(dict(img_path=str(bad)))
+    assert 'delete it' in str(e.value) and 'skip_corrupt=True' in str(
+        e.value)
+
+
+def test_skip_corrupt_counts_warns_and_gives_up(tmp_path):
+    from mmsemanticmim.datasets.transforms.loading import \
+        TooManyCorruptImagesError
+    bad = tmp_path / 'broken.png'
+    bad.write_bytes(b'not an image')
+    load = StrictLoadImageFromFile(skip_corrupt=True, max_skipped=2)
+    assert load.transform(dict(img_path=str(bad))) is None
+    assert load.transform(dict(img_path=str(tmp_path / 'gone.png'))) is None
+    assert load.skipped == 2
+    with pytest.raises(TooManyCorruptImagesError, match='max_skipped=2'):
+        load.transform(dict(img_path=str(bad)))
+    with pytest.raises(ValueError, match='max_skipped'):
+        StrictLoadImageFromFile(skip_corrupt=True, max_skipped=0)
+
+
+def test_skip_corrupt_in_a_training_data_set(tmp_path):
+    """mmengine's training data set draws another sample for a skipped one;
+    an evaluation data set refuses."""
+    import cv2
+    from mmpretrain.datasets import CustomDataset
+    for name in ('a', 'b'):
+        (tmp_path / 'c0').mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / 'c0' / f'{name}.png'),
+                    np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / 'c0' / '0_broken.png').write_bytes(b'not an image')
+    pipeline = [dict(type='mmsemanticmim.StrictLoadImageFromFile',
+                     skip_corrupt=True)]
+    ds = CustomDataset(data_root=str(tmp_path), pipeline=pipeline)
+    assert ds.get_data_info(0)['img_path'].endswith('0_broken.png')
+    assert not ds[0]['img_path'].endswith('0_broken.png')
+    test = CustomDataset(data_root=str(tmp_path), pipeline=pipeline,
+                         test_mode=True)
+    with pytest.raises(Exception, match='should not get'):
+        test[0]

@@ -108,6 +108,7 @@ def _resume_cfg(image_folder, work, name, **kw):
                    max_epochs=3)
     cfg.resume, cfg.load_from = True, None
     cfg.experiment_name = name
+    cfg.resume_changed = ['max_epochs']  # extends the 2-epoch run
     cfg.update(kw)
     return cfg
 
@@ -385,3 +386,117 @@ def test_detector_strides_must_agree():
     with pytest.raises(ValueError, match='featmap_strides'):
         full.model.rpn_head.anchor_generator.strides = [2, 4, 8, 16, 32]
         check_pyramid_strides(full.model)
+
+
+def test_resume_with_changed_settings_refuses(pretrained_run, image_folder,
+                                              tmp_path):
+    """A new lr, batch size or epoch count on --resume: refused before
+    training, naming old and new values; accepted ones are logged."""
+    import shutil
+
+    from mmsemanticmim.engine import ResumeSettingsError
+    work = str(tmp_path / 'w')
+    shutil.copytree(pretrained_run, work)
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(work, 'epoch_2.pth'))
+    cfg = _resume_cfg(image_folder, work, 'changed_lr', resume_changed=[])
+    cfg.optim_wrapper.optimizer.lr = 5e-5
+    with pytest.raises(ResumeSettingsError) as e:
+        build_runner(cfg).train()
+    text = str(e.value)
+    assert 'lr: checkpoint 0.001, config 5e-05' in text
+    assert 'max_epochs: checkpoint 2, config 3' in text
+    assert '--resume-changed lr max_epochs' in text
+    assert 'epoch_2.pth' in text
+    cfg = _resume_cfg(image_folder, work, 'changed_batch',
+                      resume_changed=['max_epochs'])
+    cfg.train_dataloader.batch_size = 4
+    with pytest.raises(ResumeSettingsError, match='batch_size: checkpoint 8'
+                       ', config 4') as e:
+        build_runner(cfg).train()
+    assert 'max_epochs' not in str(e.value)  # accepted
+    cfg = _resume_cfg(image_folder, work, 'accepted',
+                      resume_changed=['batch_size', 'max_epochs'])
+    cfg.train_dataloader.batch_size = 4
+    runner, start = _train(cfg)
+    assert start == 4  # resumed
+    log = open(osp.join(runner.log_dir, f'{runner.timestamp}.log')).read()
+    assert 'Resuming with changed settings' in log
+    assert 'batch_size: checkpoint 8, config 4' in log
+
+
+def test_train_tool_resume_changed_flag(tmp_path, monkeypatch):
+    import train
+    monkeypatch.setattr(sys, 'argv', [
+        'train.py', TINY_CONFIGS['maskfeat'], '--resume-changed', 'lr'])
+    with pytest.raises(ValueError, match='--resume-changed applies to '
+                       '--resume'):
+        train.merge_args(Config.fromfile(TINY_CONFIGS['maskfeat']),
+                         train.parse_args())
+    monkeypatch.setattr(sys, 'argv', [
+        'train.py', TINY_CONFIGS['maskfeat'], '--resume', '--resume-changed',
+        'lr', 'world_size'])
+    args = train.parse_args()
+    assert args.resume_changed == ['lr', 'world_size']
+
+
+def test_disk_full_while_saving(pretrained_run, image_folder, tmp_path,
+                                monkeypatch):
+    """ENOSPC mid-save: the error names the file, the bytes needed and
+    free; the partial file is gone, the last good checkpoint and
+    last_checkpoint are as they were; a resume starts while the disk is
+    still full (the config copies are skipped with a warning)."""
+    import errno
+    import shutil
+
+    import mmengine.runner.runner as runner_module
+
+    from mmsemanticmim.engine.checkpoints import CheckpointSaveError
+    work = str(tmp_path / 'w')
+    shutil.copytree(pretrained_run, work)
+    record = osp.join(work, 'last_checkpoint')
+    with open(record, 'w') as f:
+        f.write(osp.join(work, 'epoch_2.pth'))
+    stock = runner_module.save_checkpoint
+
+    def full(checkpoint, filename, **kw):
+        with open(filename, 'wb') as f:
+            f.write(b'\0' * 4096)  # a part went out before the disk filled
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(runner_module, 'save_checkpoint', full)
+    with pytest.raises(CheckpointSaveError) as e:
+        build_runner(_resume_cfg(image_folder, work, 'full')).train()
+    text = str(e.value)
+    assert e.value.errno == errno.ENOSPC
+    assert osp.join(work, 'epoch_3.pth') in text
+    assert 'MiB are free' in text and 'It needs about' in text
+    assert not osp.exists(osp.join(work, 'epoch_3.pth.tmp'))
+    assert open(record).read() == osp.join(work, 'epoch_2.pth')
+    assert is_readable_checkpoint(osp.join(work, 'epoch_2.pth'))
+    monkeypatch.setattr(runner_module, 'save_checkpoint', stock)
+
+    def dump_full(self, file=None):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(Config, 'dump', dump_full)
+    runner, start = _train(_resume_cfg(image_folder, work, 'still_full'))
+    assert start == 4 and runner.iter == 6
+
+
+def test_resume_never_runs_config_text_from_the_checkpoint(
+        pretrained_run, image_folder, tmp_path):
+    """mmengine's resume executes meta['config'] (Config.fromstring); a
+    checkpoint carrying one is resumed without running it."""
+    import shutil
+    work = str(tmp_path / 'w')
+    shutil.copytree(pretrained_run, work)
+    path = osp.join(work, 'epoch_2.pth')
+    ckpt = torch.load(path, weights_only=True)
+    marker = tmp_path / 'ran'
+    ckpt['meta']['config'] = f"open({str(marker)!r}, 'w').close()\n"
+    torch.save(ckpt, path)
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(path)
+    runner, start = _train(_resume_cfg(image_folder, work, 'config_text'))
+    assert start == 4 and not marker.exists()

@@ -80,14 +80,24 @@ class SafeCheckpointHook(Hook):
         checkpoint.update(converted)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        meta = checkpoint.get('meta')
+        if isinstance(meta, dict) and 'config' in meta:
+            # mmengine's resume executes meta['config'] as a Python config
+            # (Config.fromstring) to compare GPU counts; mmengine itself
+            # writes meta['cfg'], so only a foreign file has this key.
+            meta.pop('config')
+            runner.logger.warning(
+                "Ignored the checkpoint's meta['config'] (config text is "
+                'code, and a checkpoint never runs code here).')
         for key in ('message_hub', 'meta'):
             if key in checkpoint:
                 checkpoint[key] = from_weights_only(checkpoint[key])
 
 
 def add_checkpoint_hooks(cfg) -> None:
-    """Append :class:`SafeCheckpointHook`, ``BackboneMetaHook`` and
-    ``NonFiniteLossHook`` to ``cfg.custom_hooks`` where absent.
+    """Append :class:`SafeCheckpointHook`, ``BackboneMetaHook``,
+    ``ResumeGuardHook`` and ``NonFiniteLossHook`` to ``cfg.custom_hooks``
+    where absent.
 
     Args:
         cfg (mmengine.Config): The config a tool is about to run; its scope
@@ -96,7 +106,7 @@ def add_checkpoint_hooks(cfg) -> None:
     hooks = list(cfg.get('custom_hooks', None) or [])
     names = {h.get('type') for h in hooks}
     for name in ('SafeCheckpointHook', 'BackboneMetaHook',
-                 'NonFiniteLossHook'):
+                 'ResumeGuardHook', 'NonFiniteLossHook'):
         if not names & {name, f'mmsemanticmim.{name}'}:
             hooks.append(dict(type=f'mmsemanticmim.{name}'))
     cfg.custom_hooks = hooks

@@ -9,6 +9,7 @@ from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
 from mmsemanticmim.models.necks.simple_fpn import check_pyramid_strides
 from mmsemanticmim.utils.torch_features import check_fsdp_device
 from ..hooks import add_checkpoint_hooks
+from .config_check import check_config_keys
 from .safe_runner import SafeRunner
 
 #: Backbone arguments that ``None`` reads from a checkpoint's meta.
@@ -111,14 +112,29 @@ def use_fsdp(cfg) -> None:
     cfg.pop('model_wrapper_cfg', None)
 
 
+def allow_zero_workers(cfg) -> None:
+    """``num_workers=0`` (data loading in the main process) with the
+    shipped configs' ``persistent_workers=True`` / ``prefetch_factor``,
+    which torch's DataLoader refuses without workers: those two are
+    dropped, as they mean nothing without workers."""
+    for split in SPLITS:
+        loader = cfg.get(split, None)
+        if isinstance(loader, dict) and loader.get('num_workers', 1) == 0:
+            loader.pop('persistent_workers', None)
+            loader.pop('prefetch_factor', None)
+
+
 def prepare_config(cfg, splits=SPLITS) -> None:
     """Checks and defaults every tool applies before building the Runner:
-    data folders exist and are laid out as configured (for the dataloaders
-    in ``splits``), detector strides agree, the checkpoint / meta /
+    no key that nothing reads (:func:`check_config_keys`), data folders
+    exist and are laid out as configured (for the dataloaders in
+    ``splits``), detector strides agree, the checkpoint / meta / resume /
     divergence hooks are there, FSDP is asked for only where it runs."""
+    check_config_keys(cfg)
     strategy = cfg.get('strategy') or {}
     if str(strategy.get('type', '')).endswith('FSDPStrategy'):
         check_fsdp_device(f"strategy.type={strategy['type']}")
+    allow_zero_workers(cfg)
     add_checkpoint_hooks(cfg)
     check_data_roots(cfg, splits)
     if cfg.get('model'):

@@ -1,7 +1,9 @@
 """mmengine's Runners with strict loading, crash-safe saving, and a resume
 that survives a broken checkpoint."""
+import errno
+import functools
 import os.path as osp
-from typing import Optional
+from typing import Callable, Optional
 
 from mmengine.dist import barrier, is_main_process
 from mmengine.model import is_model_wrapper
@@ -12,9 +14,30 @@ from mmengine.runner.checkpoint import (_load_checkpoint,
 
 from ..checkpoints import (CheckpointMisfitError, atomic_replace,
                            describe_misfit, diff_state, encoder_mismatches,
-                           is_readable_checkpoint, latest_checkpoint,
-                           newest_readable_checkpoint, remove_path,
-                           state_dict_of)
+                           explain_failed_save, is_readable_checkpoint,
+                           latest_checkpoint, newest_readable_checkpoint,
+                           remove_path, state_dict_of)
+
+#: Errors of a file system that has no room left.
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _unless_disk_full(what: str, write: Callable) -> Callable:
+    """``write``, turned into a warning where the disk is full, so that a
+    run (a resume after freeing too little space, say) is not stopped by a
+    record it can do without."""
+
+    @functools.wraps(write)
+    def tolerant(*args, **kwargs):
+        try:
+            return write(*args, **kwargs)
+        except OSError as error:
+            if error.errno not in NO_SPACE:
+                raise
+            from mmengine.logging import print_log
+            print_log(f'Could not write {what}: {error}; going on without '
+                      'it.', logger='current', level=30)
+    return tolerant
 
 
 class NothingToResumeError(FileNotFoundError):
@@ -39,6 +62,40 @@ class _SafeLoading:
         runner.auto_resume = bool(cfg.get('auto_resume', False))
         runner.auto_resume_load_from = cfg.get('auto_resume_load_from', None)
         return runner
+
+    #: The checkpoint being resumed from while ``resume`` runs (for
+    #: ``ResumeGuardHook``), else None.
+    resuming_from: Optional[str] = None
+
+    # A full disk must not stop a run before its first checkpoint: the
+    # config copies in the work dir and the visualizer's records are not
+    # needed to train.
+    def dump_config(self) -> None:
+        _unless_disk_full('the config copy', super().dump_config)()
+
+    def build_visualizer(self, visualizer=None):
+        built = super().build_visualizer(visualizer)
+        for method in ('add_config', 'add_scalars'):
+            setattr(built, method, _unless_disk_full(
+                f'the visualizer\'s {method[4:]}', getattr(built, method)))
+        return built
+
+    def _save_into_tmp(self, save: Callable, out_dir: str,
+                       filename: str) -> None:
+        """Run ``save`` (which writes ``filename.tmp``); on an ``OSError``
+        remove the partial file and raise one that names the file, the
+        bytes needed and free (the last good checkpoint and
+        ``last_checkpoint`` are untouched: mmengine's CheckpointHook
+        updates and prunes only after a save returns)."""
+        tmp = osp.join(out_dir, f'{filename}.tmp')
+        try:
+            save()
+        except OSError as error:
+            if is_main_process():
+                remove_path(tmp)
+            raise explain_failed_save(error, osp.join(out_dir, filename),
+                                      self.model, self.optim_wrapper) \
+                from error
 
     def _resume_source(self) -> Optional[str]:
         """The checkpoint to resume from, or None to start from scratch."""
@@ -88,7 +145,11 @@ class _SafeLoading:
             source = self._resume_source()
             if source is not None:
                 self.logger.info(f'Resuming from {source}.')
-                self.resume(source)
+                self.resuming_from = source
+                try:
+                    self.resume(source)
+                finally:
+                    self.resuming_from = None
                 self._has_loaded = True
                 return None
             # nothing to resume from (auto-resume): the config's load_from
@@ -115,7 +176,9 @@ class SafeRunner(_SafeLoading, Runner):
       what fits and records the rest in :attr:`load_report`.
     - checkpoints are written under a temporary name and renamed into
       place, so no ``*.pth`` (and no ``last_checkpoint``) names a partial
-      file.
+      file; a save that fails (disk full, no permission) removes its
+      partial file and says what it needed and what was free. A full disk
+      does not stop a run from starting (the config copies are skipped).
     - ``resume`` without a file takes the latest checkpoint; an unreadable
       one is reported and the newest readable one in the work dir is used.
       Nothing to resume from is an error naming the work dir, unless the
@@ -158,7 +221,10 @@ class SafeRunner(_SafeLoading, Runner):
                                            **kwargs)
         tmp = osp.join(out_dir, f'{filename}.tmp')
         remove_path(tmp)  # left over by an earlier crash
-        super().save_checkpoint(out_dir, osp.basename(tmp), *args, **kwargs)
+        self._save_into_tmp(
+            lambda: super(SafeRunner, self).save_checkpoint(
+                out_dir, osp.basename(tmp), *args, **kwargs),
+            out_dir, filename)
         atomic_replace(tmp, osp.join(out_dir, filename))
 
     # ----------------------------------------------------------- loading ---
@@ -217,7 +283,10 @@ class SafeFlexibleRunner(_SafeLoading, FlexibleRunner):
         if is_main_process():
             remove_path(tmp)
         barrier()
-        super().save_checkpoint(out_dir, osp.basename(tmp), *args, **kwargs)
+        self._save_into_tmp(
+            lambda: super(SafeFlexibleRunner, self).save_checkpoint(
+                out_dir, osp.basename(tmp), *args, **kwargs),
+            out_dir, filename)
         barrier()  # every rank has written its part (one file or a folder)
         if is_main_process() and osp.exists(tmp):
             atomic_replace(tmp, osp.join(out_dir, filename))
