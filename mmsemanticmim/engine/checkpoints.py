@@ -141,6 +141,10 @@ def describe_misfit(path: str, checkpoint: dict, model: torch.nn.Module,
             f'{sorted(others)}: a pre-training checkpoint initialises '
             'training (model.backbone.init_cfg.checkpoint); it cannot be '
             'evaluated with this config.')
+    from mmsemanticmim.models.reference_checkpoint import (
+        CONVERTER_HINT, is_reference_state)
+    if is_reference_state(state_dict_of(checkpoint)):
+        lines.append(f'  {CONVERTER_HINT}.')
     lines.append('  Fix the config (or --cfg-options) to match, or pass '
                  '--non-strict to load what fits and report the rest.')
     return '\n'.join(lines)

@@ -18,6 +18,8 @@ import torch
 from mmsemanticmim.models.backbones.checkpoint_meta import (META_KEY,
                                                             read_meta,
                                                             strip_prefix)
+from mmsemanticmim.models.reference_checkpoint import (CONVERTER_HINT,
+                                                       is_reference_state)
 from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
                                               written_atomically)
 
@@ -30,6 +32,9 @@ def extract(src: str, dst: str) -> dict:
     if not isinstance(state, dict):
         raise ValueError(f'{src} has no state_dict: not an mmengine '
                          'checkpoint.')
+    if is_reference_state(state):
+        raise ValueError(f'{src}: {CONVERTER_HINT}; then extract from OUT '
+                         '(or convert with --backbone-only).')
     backbone = strip_prefix(state, 'backbone.')
     is_pretrain = 'mask_token' in backbone and any(
         k.startswith(('neck.', 'head.')) for k in state)

@@ -134,6 +134,9 @@ def load_encoder_checkpoint(path: str, prefix=_GUESS) -> dict:
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'{path} holds no state dict.')
+    from ..reference_checkpoint import CONVERTER_HINT, is_reference_state
+    if is_reference_state(state):
+        raise ValueError(f'{path}: {CONVERTER_HINT}.')
     guessed = prefix is _GUESS
     prefix = guess_prefix(state) if guessed else prefix
     encoder = strip_prefix(state, prefix)
