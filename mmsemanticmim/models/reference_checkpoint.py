@@ -18,7 +18,6 @@ it computed there.
 No library converts these files; the mapping is written here from the
 authors' module definitions.
 """
-import ast
 import re
 from typing import Dict, Optional, Tuple
 
@@ -118,27 +117,6 @@ def convert_reference_state(
     return out, info
 
 
-def _call_keyword(tree: ast.AST, name: str) -> Optional[object]:
-    """The literal value of the first ``name=...`` keyword argument (or
-    dict key) in ``tree``, or None."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg == name:
-            value = node.value
-        elif isinstance(node, ast.Dict):
-            value = next((v for k, v in zip(node.keys, node.values)
-                          if isinstance(k, ast.Constant) and k.value == name),
-                         None)
-            if value is None:
-                continue
-        else:
-            continue
-        try:
-            return ast.literal_eval(value)
-        except ValueError:
-            continue
-    return None
-
-
 def reference_arch(config_text: Optional[str]) -> Optional[dict]:
     """The encoder's ``arch`` as the authors' config (``meta['cfg']``, the
     text mmengine stores) gives it, parsed without running it; None when
@@ -148,13 +126,8 @@ def reference_arch(config_text: Optional[str]) -> Optional[dict]:
         dict, optional: ``embed_dims``, ``num_layers``, ``num_heads``,
         ``feedforward_channels``.
     """
-    if not config_text:
-        return None
-    try:
-        tree = ast.parse(config_text)
-    except SyntaxError:
-        return None
-    arch = _call_keyword(tree, 'arch')
+    from mmsemanticmim.utils.config_text import literal_setting
+    arch = literal_setting(config_text, 'arch')
     if isinstance(arch, dict):
         return arch
     if isinstance(arch, str):
@@ -206,7 +179,8 @@ def convert_reference_checkpoint(src: str, dst: str,
     from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
                                                   written_atomically)
 
-    from .backbones.checkpoint_meta import META_KEY, strip_prefix
+    from .backbones.checkpoint_meta import (META_KEY, stored_meta,
+                                            strip_prefix)
     refuse_overwriting_input([dst], [src])
     ckpt = torch.load(src, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
@@ -224,7 +198,7 @@ def convert_reference_checkpoint(src: str, dst: str,
     if backbone_only:
         converted = strip_prefix(converted, 'backbone.')
         converted.pop('mask_token', None)
-    out = dict(meta={META_KEY: meta, 'source': src,
+    out = dict(meta={META_KEY: stored_meta(meta), 'source': src,
                      'converted_from': 'yyk-wew/SemanticMIM', **info},
                state_dict=converted)
     with written_atomically(dst) as tmp:

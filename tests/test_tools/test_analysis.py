@@ -218,3 +218,26 @@ def test_attention_report(pretrain_checkpoint, two_proxy_checkpoint,
     # one sample photo instead of a folder
     main([pretrain_checkpoint, '--out-dir', str(tmp_path / 'one')])
     assert 'astronaut' in (tmp_path / 'one' / 'attention.md').read_text()
+
+
+def test_attention_is_drawn_on_the_training_normalisation(
+        pretrain_checkpoint, tmp_path):
+    """The tiny config trains on MNIST statistics (33.3 / 78.6): the
+    figure's input is normalised with them, not with ImageNet's."""
+    import torch
+    from visualize_attention import MEAN, attention_rows, normalisation_of
+
+    from mmsemanticmim.models import SemanticMIMViT
+    mean, std = normalisation_of(pretrain_checkpoint)
+    assert mean == (33.3, ) * 3 and std == (78.6, ) * 3
+    enc = SemanticMIMViT.from_checkpoint(pretrain_checkpoint, out_type='raw')
+    img = np.random.RandomState(0).randint(0, 255, (32, 32, 3), np.uint8)
+    own, _ = attention_rows(enc, img, [(0.5, 0.5)], [0], False, mean, std)
+    imagenet, _ = attention_rows(enc, img, [(0.5, 0.5)], [0], False)
+    assert not torch.allclose(own[0], imagenet[0])
+    bare = tmp_path / 'bare.pth'
+    ckpt = torch.load(pretrain_checkpoint, weights_only=True)
+    ckpt['meta'].pop('cfg')
+    torch.save(ckpt, bare)
+    with pytest.warns(UserWarning, match='--mean/--std'):
+        assert normalisation_of(str(bare))[0] == MEAN

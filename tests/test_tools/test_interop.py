@@ -207,3 +207,28 @@ def test_onnx_export_matches_pytorch(layer_type, tmp_path):
     assert err < 1e-4
     with pytest.raises(ValueError, match='untrained norm'):
         export_onnx.export(src, out, out_type='avg_featmap')
+
+
+def test_extracted_backbone_keeps_a_guessed_head_count_guessed(
+        pretrain_checkpoint, tmp_path):
+    """A checkpoint without encoder meta: the head count is guessed, and
+    the extracted file must not record the guess as a fact."""
+    from extract_backbone import extract
+
+    from mmsemanticmim.models.backbones.checkpoint_meta import \
+        load_encoder_checkpoint
+    ckpt = torch.load(pretrain_checkpoint, weights_only=True)
+    ckpt['meta'].pop(META_KEY)
+    bare = str(tmp_path / 'bare.pth')
+    torch.save(ckpt, bare)
+    assert load_encoder_checkpoint(bare)['meta']['num_heads_inferred']
+    extract(bare, str(tmp_path / 'enc.pth'))
+    written = torch.load(tmp_path / 'enc.pth', weights_only=True)['meta']
+    assert 'num_heads_inferred' not in written[META_KEY]
+    assert 'num_heads' not in written[META_KEY]
+    info = load_encoder_checkpoint(str(tmp_path / 'enc.pth'))
+    assert info['meta']['num_heads_inferred']
+    # a recorded count stays recorded
+    extract(pretrain_checkpoint, str(tmp_path / 'enc2.pth'))
+    info = load_encoder_checkpoint(str(tmp_path / 'enc2.pth'))
+    assert not info['meta']['num_heads_inferred']

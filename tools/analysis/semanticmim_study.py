@@ -203,13 +203,15 @@ def main():
     for arm, ckpt in ckpts.items():
         name = ARMS[arm]
         visualize([ckpt], osp.join(args.work_dir, f'attention_{name}.png'),
-                  sample='astronaut', img_size=32, names=[arm])
+                  sample='astronaut', img_size=32, names=[arm],
+                  mean=norm['mean'], std=norm['std'])
     for pair in (('SemanticMIM (HOG)', 'baseline (HOG)'),
                  ('SemanticMIM (pixel)', 'baseline (pixel)')):
         visualize([ckpts[pair[0]], ckpts[pair[1]]],
                   osp.join(args.work_dir, 'attention_'
                            f"{ARMS[pair[0]].split('-')[1]}_side-by-side.png"),
-                  sample='astronaut', img_size=32, names=list(pair))
+                  sample='astronaut', img_size=32, names=list(pair),
+                  mean=norm['mean'], std=norm['std'])
 
     setting = (f"{data['caption']}; tiny ViT (4x96, 32 px, patch 4, 4 "
                f'proxies), {args.epochs} epochs x batch 64, seeds '

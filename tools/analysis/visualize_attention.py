@@ -12,7 +12,11 @@ Usage:
     python tools/analysis/visualize_attention.py CKPT [CKPT2] --out fig.png
         [--image FILE | --sample astronaut] [--img-size 480]
         [--queries 0.3,0.4 0.7,0.6] [--layers 0 5 11]
-        [--names A B] [--subtract-proxy-mean]
+        [--names A B] [--subtract-proxy-mean] [--mean R G B --std R G B]
+
+Images are normalised as the checkpoint was trained: with ``--mean/--std``,
+else the ``data_preprocessor`` of the config the checkpoint records, else
+ImageNet's statistics (with a warning).
 """
 import argparse
 import os.path as osp
@@ -25,8 +29,29 @@ import torch.nn.functional as F
 
 from mmsemanticmim.models import SemanticMIMViT
 
+#: ImageNet's statistics: what a checkpoint without a config was most
+#: likely trained with.
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)
+
+
+def normalisation_of(path: str):
+    """``(mean, std)`` the checkpoint at ``path`` was trained with (its
+    recorded config's ``data_preprocessor``), or ImageNet's with a
+    warning."""
+    import warnings
+
+    from mmsemanticmim.utils.config_text import training_normalisation
+    ckpt = torch.load(path, map_location='cpu')
+    cfg = (ckpt.get('meta') or {}).get('cfg') if isinstance(ckpt, dict) \
+        else None
+    found = training_normalisation(cfg)
+    if found is None:
+        warnings.warn(f'{path} records no data_preprocessor mean/std; '
+                      "normalising with ImageNet's. Pass --mean/--std if it "
+                      'was trained with other statistics.')
+        return MEAN, STD
+    return found
 
 
 def load_image(path: Optional[str], sample: str, size: int) -> np.ndarray:
@@ -51,12 +76,15 @@ def load_image(path: Optional[str], sample: str, size: int) -> np.ndarray:
 
 def attention_rows(encoder: SemanticMIMViT, img: np.ndarray,
                    queries: Sequence[Tuple[float, float]],
-                   layers: Sequence[int], subtract_proxy_mean: bool):
+                   layers: Sequence[int], subtract_proxy_mean: bool,
+                   mean: Sequence[float] = MEAN,
+                   std: Sequence[float] = STD):
     """Per layer: (Q + Np, h, w) maps over the patch grid and the query
-    patch indices (row, col)."""
+    patch indices (row, col); ``img`` is normalised with ``mean``/``std``
+    (0-255 scale)."""
     x = torch.from_numpy(img).permute(2, 0, 1)[None].float()
-    x = (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(
-        STD).view(1, 3, 1, 1)
+    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(
+        std).view(1, 3, 1, 1)
     h = w = img.shape[0] // encoder.patch_size
     Np = encoder.num_proxy_tokens
     cells = [(min(int(r * h), h - 1), min(int(c * w), w - 1))
@@ -125,8 +153,12 @@ def visualize(checkpoints: Sequence[str], out_file: str,
                                                         (0.75, 0.3)),
               layers: Optional[Sequence[int]] = None,
               names: Optional[Sequence[str]] = None,
-              subtract_proxy_mean: bool = False) -> str:
-    """Draw the figure; returns ``out_file``."""
+              subtract_proxy_mean: bool = False,
+              mean: Optional[Sequence[float]] = None,
+              std: Optional[Sequence[float]] = None) -> str:
+    """Draw the figure; returns ``out_file``. ``mean``/``std``: the
+    normalisation (default: each checkpoint's own, see
+    :func:`normalisation_of`)."""
     panels, size, patch = [], None, None
     for path in checkpoints:
         probe = SemanticMIMViT.from_checkpoint(path, out_type='raw')
@@ -138,8 +170,10 @@ def visualize(checkpoints: Sequence[str], out_file: str,
         use = list(layers) if layers is not None else \
             list(range(encoder.num_layers))
         img = load_image(image, sample, size)
+        norm = (mean, std) if mean is not None and std is not None else \
+            normalisation_of(path)
         maps, cells = attention_rows(encoder, img, queries, use,
-                                     subtract_proxy_mean)
+                                     subtract_proxy_mean, *norm)
         panels.append((maps, cells, encoder.num_proxy_tokens))
     names = list(names or [osp.basename(p) for p in checkpoints])
     draw(panels, img, names, patch, use, out_file)
@@ -168,12 +202,19 @@ def main():
     parser.add_argument('--layers', nargs='+', type=int)
     parser.add_argument('--names', nargs='+')
     parser.add_argument('--subtract-proxy-mean', action='store_true')
+    parser.add_argument('--mean', nargs=3, type=float, metavar='C',
+                        help='pixel mean (0-255) to normalise with '
+                        "(default: the checkpoint's training config's)")
+    parser.add_argument('--std', nargs=3, type=float, metavar='C',
+                        help='pixel std (0-255), with --mean')
     args = parser.parse_args()
     if len(args.checkpoints) > 2:
         parser.error('give one or two checkpoints')
+    if (args.mean is None) != (args.std is None):
+        parser.error('give --mean and --std together')
     print(visualize(args.checkpoints, args.out, args.image, args.sample,
                     args.img_size, args.queries, args.layers, args.names,
-                    args.subtract_proxy_mean))
+                    args.subtract_proxy_mean, args.mean, args.std))
 
 
 if __name__ == '__main__':

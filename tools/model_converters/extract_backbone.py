@@ -17,6 +17,7 @@ import torch
 
 from mmsemanticmim.models.backbones.checkpoint_meta import (META_KEY,
                                                             read_meta,
+                                                            stored_meta,
                                                             strip_prefix)
 from mmsemanticmim.models.reference_checkpoint import (CONVERTER_HINT,
                                                        is_reference_state)
@@ -49,7 +50,7 @@ def extract(src: str, dst: str) -> dict:
             'and the reconstruction side). Nothing written.')
     backbone.pop('mask_token')
     out = dict(
-        meta={META_KEY: meta, 'source': osp.basename(src)},
+        meta={META_KEY: stored_meta(meta), 'source': osp.basename(src)},
         state_dict=backbone)
     with written_atomically(dst) as tmp:
         torch.save(out, tmp)

@@ -90,6 +90,20 @@ def read_meta(checkpoint: dict, state: Dict[str, torch.Tensor]) -> dict:
     return meta
 
 
+#: Fields :func:`read_meta` derives rather than reads; never written.
+DERIVED_FIELDS = ('num_heads_inferred', )
+
+
+def stored_meta(meta: dict) -> dict:
+    """What to write of ``meta`` (:func:`read_meta`'s) into a checkpoint:
+    no derived flag, and no head count that was only guessed (so that it
+    reads back as guessed, not as recorded)."""
+    out = {k: v for k, v in meta.items() if k not in DERIVED_FIELDS}
+    if meta.get('num_heads_inferred', False):
+        out.pop('num_heads', None)
+    return out
+
+
 def guess_prefix(state: Dict[str, torch.Tensor]) -> Optional[str]:
     """``'backbone.'`` for a pre-training checkpoint, None for an encoder."""
     return 'backbone.' if 'backbone.pos_embed' in state else None
