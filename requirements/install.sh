@@ -38,6 +38,8 @@ if [ ! -f "$STACK_PIN" ]; then
     exit 2
 fi
 PINS=(-c "$HERE/requirements/pinned.txt" -c "$STACK_PIN")
+START=$(date +%s)
+step() { echo "[install] $1 ($(( $(date +%s) - START )) s)"; }
 
 if [ ! -x "$VENV/bin/python" ]; then
     "${PYTHON:-python3.11}" -m venv "$VENV"
@@ -49,6 +51,7 @@ if ! $PY -c 'import torch' 2>/dev/null; then
     echo "[install] torch of stack '$STACK' into $VENV"
     $PIP install "${PINS[@]}" torch
 fi
+step "torch ready"
 $PIP install "${PINS[@]}" setuptools wheel ninja
 $PIP install "${PINS[@]}" mmengine numpy
 
@@ -94,6 +97,7 @@ if ! mmcv_ops_load; then
     fi
 fi
 
+step "mmcv ready"
 $PIP install "${PINS[@]}" \
     -r "$HERE/requirements/mminstall.txt" \
     -r "$HERE/requirements/runtime.txt" \
@@ -125,6 +129,7 @@ PYLINE
     }
     echo "[install] torchvision's compiled ops do not load here: $PTH guards its import"
 fi
+step "libraries and package ready"
 $PY -c 'import mmcv._ext' || {
     echo "[install] mmcv's compiled ops do not load in $VENV (see above)" >&2
     exit 1
