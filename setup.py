@@ -29,7 +29,7 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests')),
     python_requires='>=3.9',
-    # mmcv must be built with its ops (see README), so the OpenMMLab packages
+    # mmcv must be built with its ops (see docs/get_started.md), so the OpenMMLab packages
     # are an extra, as in the OpenMMLab repos (`mim install` / mminstall.txt).
     install_requires=read_requirements('runtime'),
     extras_require={

@@ -1,7 +1,7 @@
 # SemanticMIM-pixel-target ViT-L/16: the ViT-B recipe at the same global batch
 # (16 GPUs x 128 = 2048, so the same lr; auto_scale_lr rescales it for
 # another batch with --auto-scale-lr). For memory, add --fsdp or
-# --cfg-options model.with_cp=True (see the README's scale-out section).
+# --cfg-options model.with_cp=True (see docs/pretraining.md, scale-out).
 _base_ = [
     '../_base_/models/semanticmim-pixel_vit-large-p16.py',
     '../_base_/datasets/imagenet_bs256_semanticmim-maskfeat.py',

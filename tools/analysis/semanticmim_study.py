@@ -22,7 +22,7 @@ Model and image size: the demo's tiny ViT (4 layers, width 96, 3 heads),
 32x32 inputs, 4-pixel patches (8x8 grid), 4 proxies; mask ratio 0.8 with the
 bottleneck, 0.4 without (the reference's MaskFeat ratios). The defaults,
 8 epochs x 63 iterations (4,000 train images) and seeds 0 and 1, fit the
-45-minute budget per data set on a 2-core AVX2 CPU (README: measured wall
+45-minute budget per data set on a 2-core AVX2 CPU (docs/evidence.md: measured wall
 times); each further seed adds half again.
 
 Usage: python tools/analysis/semanticmim_study.py [--work-dir DIR]
