@@ -193,20 +193,34 @@ def test_code_executing_checkpoint_is_refused(tmp_path):
     model = torch.nn.Linear(2, 2)
     with pytest.raises(UnsafeCheckpointError, match='--trust-checkpoint'):
         load_checkpoint(model, str(path))
+    from mmsemanticmim.utils import read_checkpoint
     with pytest.raises(UnsafeCheckpointError, match=str(path)):
-        torch.load(str(path), weights_only=False)  # even when asked
+        read_checkpoint(str(path))
+
+
+def test_torch_load_is_torch_s_own():
+    """Importing the package changes nothing of torch: a user's own
+    ``torch.load`` in the same process behaves as torch ships it."""
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, '-c', (
+        'import torch; stock = torch.load; import mmsemanticmim; '
+        'assert torch.load is stock is torch.serialization.load')],
+        capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
 
 
 def test_trusted_checkpoint_opt_in(tmp_path, monkeypatch):
-    from mmsemanticmim.utils import compat, trust_checkpoint
-    monkeypatch.setenv(compat.TRUST_ENV, '')  # restored after the test
+    from mmsemanticmim.utils import checkpoint_file, trust_checkpoint
+    from mmsemanticmim.utils import read_checkpoint
+    monkeypatch.setenv(checkpoint_file.TRUST_ENV, '')  # restored after
     path = tmp_path / 'numpy.pth'
     import numpy as np
     torch.save({'arr': np.arange(3)}, path)
     with pytest.raises(pickle.UnpicklingError):
-        torch.load(path)
+        read_checkpoint(path)
     trust_checkpoint(str(path))
-    assert torch.load(path)['arr'].tolist() == [0, 1, 2]
+    assert read_checkpoint(path)['arr'].tolist() == [0, 1, 2]
 
 
 def _fake_new_transformers(root):

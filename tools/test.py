@@ -5,13 +5,12 @@ import os
 import os.path as osp
 
 import mmsemanticmim  # noqa: F401  (compat guards before any other import)
-import torch
 from mmengine.config import Config, DictAction
 
 from mmsemanticmim.engine import (SafeFlexibleRunner, SafeRunner,
                                   backbone_from_checkpoint, build_runner,
                                   is_readable_checkpoint, prepare_config)
-from mmsemanticmim.utils import trust_checkpoint
+from mmsemanticmim.utils import read_checkpoint, trust_checkpoint
 
 
 def parse_args():
@@ -52,7 +51,7 @@ def main():
     if not is_readable_checkpoint(args.checkpoint):
         # raises, naming the file and why (a legacy, non-zip torch file
         # loads and goes on)
-        torch.load(args.checkpoint, map_location='cpu')
+        read_checkpoint(args.checkpoint)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

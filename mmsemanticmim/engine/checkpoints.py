@@ -15,7 +15,7 @@ import torch
 
 from mmsemanticmim.models.backbones.checkpoint_meta import (META_KEY,
                                                             meta_mismatches)
-from mmsemanticmim.utils.compat import is_whole_torch_file
+from mmsemanticmim.utils.checkpoint_file import is_whole_torch_file
 
 #: Names CheckpointHook gives the checkpoints a run resumes from (not
 #: ``best_*.pth``, which hold no optimizer state).

@@ -182,7 +182,8 @@ def convert_reference_checkpoint(src: str, dst: str,
     from .backbones.checkpoint_meta import (META_KEY, stored_meta,
                                             strip_prefix)
     refuse_overwriting_input([dst], [src])
-    ckpt = torch.load(src, map_location='cpu')
+    from mmsemanticmim.utils import read_checkpoint
+    ckpt = read_checkpoint(src)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ReferenceFormatError(f'{src} holds no state dict.')

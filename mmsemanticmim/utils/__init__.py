@@ -1,8 +1,10 @@
-from .compat import (CorruptCheckpointError, UnsafeCheckpointError,
-                     safe_torch_load, trust_checkpoint)
+from .checkpoint_file import (CorruptCheckpointError, UnsafeCheckpointError,
+                              read_checkpoint, register_checkpoint_loaders,
+                              trust_checkpoint)
 from .setup_env import register_all_modules
 
 __all__ = [
-    'register_all_modules', 'safe_torch_load', 'trust_checkpoint',
-    'UnsafeCheckpointError', 'CorruptCheckpointError'
+    'register_all_modules', 'read_checkpoint', 'trust_checkpoint',
+    'UnsafeCheckpointError', 'CorruptCheckpointError',
+    'register_checkpoint_loaders'
 ]

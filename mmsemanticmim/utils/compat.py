@@ -7,120 +7,15 @@ each fix is an in-memory guard, applied by :func:`apply` when
 torchvision).
 """
 import importlib.util
-import os
 import os.path as osp
-import pickle
 import sys
 import warnings
-from typing import Any, Optional
 
 import torch
 
 from .torchvision_guard import guard
 
-#: Environment variable holding checkpoint paths the user trusts with
-#: full unpickling (``os.pathsep``-separated). Set by ``--trust-checkpoint``.
-TRUST_ENV = 'MMSEMANTICMIM_TRUSTED_CHECKPOINTS'
-
 _applied = False
-_torch_load = torch.load
-
-
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """A checkpoint holds objects that only a full (code-running) unpickle
-    could rebuild."""
-
-
-class CorruptCheckpointError(ValueError):
-    """A checkpoint file that is empty, truncated or not a torch file."""
-
-
-def is_whole_torch_file(f: Any) -> bool:
-    """Whether ``f`` is a complete ``torch.save`` file.
-
-    torch writes a zip archive whose directory comes last, so a file cut
-    short by a crash (or one that is not a checkpoint at all) fails to open
-    as a zip; only the directory is read, not the tensors.
-    """
-    import zipfile
-    try:
-        with zipfile.ZipFile(f) as z:
-            return any(n.endswith('data.pkl') for n in z.namelist())
-    except (OSError, zipfile.BadZipFile, ValueError):
-        return False
-
-
-def _starts_as_pickle(path: str) -> bool:
-    """A plain pickle (protocol >= 2), e.g. a legacy torch file: the safe
-    unpickler read into it and refused what it found."""
-    with open(path, 'rb') as f:
-        head = f.read(2)
-    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
-
-
-def trust_checkpoint(path: str) -> None:
-    """Allow ``path`` to be loaded with full unpickling (``weights_only=False``).
-
-    Only for files whose origin the user trusts: unpickling can run code.
-    The path travels through :data:`TRUST_ENV`, so launcher child processes
-    (torchrun) inherit it.
-    """
-    paths = [p for p in os.environ.get(TRUST_ENV, '').split(os.pathsep) if p]
-    paths.append(osp.realpath(path))
-    os.environ[TRUST_ENV] = os.pathsep.join(paths)
-
-
-def _is_trusted(f: Any) -> bool:
-    if not isinstance(f, (str, os.PathLike)):
-        return False
-    trusted = {
-        osp.realpath(p)
-        for p in os.environ.get(TRUST_ENV, '').split(os.pathsep) if p
-    }
-    return osp.realpath(f) in trusted
-
-
-def safe_torch_load(f: Any, *args, weights_only: Optional[bool] = None,
-                    **kwargs) -> Any:
-    """``torch.load`` that only ever unpickles tensors and plain containers.
-
-    torch >= 2.6 defaults to ``weights_only=True``, but callers may still ask
-    for ``False`` (mmengine's unreleased fix for open-mmlab/mmengine#1655,
-    PR #1670, does exactly that). Here the safe loader is used for every file
-    except those the user named with ``--trust-checkpoint``; a file that needs
-    more is refused with a message naming it and the opt-in.
-    """
-    name = f if isinstance(f, (str, os.PathLike)) else None
-    try:
-        if _is_trusted(f):
-            return _torch_load(f, *args, weights_only=False, **kwargs)
-        return _torch_load(f, *args, weights_only=True, **kwargs)
-    except FileNotFoundError:
-        raise
-    except Exception as e:
-        # a plain pickle (a legacy torch file) failed for its own reasons:
-        # its error stands (or the refusal below, for a blocked global)
-        if name is not None and osp.isfile(name) and \
-                not is_whole_torch_file(name) and \
-                not _starts_as_pickle(name):
-            size = osp.getsize(name)
-            raise CorruptCheckpointError(
-                f'Cannot read checkpoint {name} ({size} bytes): it is '
-                + ('empty' if size == 0 else 'truncated (e.g. by a crash '
-                   'while saving) or not a file written by torch.save')
-                + f'. Use another checkpoint. Details: {type(e).__name__}: '
-                f'{e}') from None
-        if not isinstance(e, pickle.UnpicklingError):
-            raise
-        raise UnsafeCheckpointError(
-            f'Refusing to load checkpoint {name or "<stream>"}: it holds '
-            'Python objects that only a full unpickle could rebuild, and '
-            'unpickling can run arbitrary code. Checkpoints written by '
-            'mmsemanticmim never need this. If you trust where this file '
-            f'came from, pass `--trust-checkpoint {name or "FILE"}` to the '
-            f'tool (or add the path to the {TRUST_ENV} environment '
-            f'variable). Details: {e}') from None
-
 
 #: What mmpretrain 1.2's multimodal models import from transformers at
 #: module level (models/multimodal/blip/language_model.py and others).
@@ -308,7 +203,6 @@ def apply() -> None:
     _find_nested_scopes()
     _cpu_distributed_init()
     _fsdp_strategy_fixes()
-    torch.load = safe_torch_load
     # setuptools < 81 is pinned because mmcv's build imports pkg_resources;
     # mmengine imports it at runtime too and setuptools warns on every import
     # (pypa/setuptools#4869). The warning is about the future, not this stack.

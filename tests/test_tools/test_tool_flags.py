@@ -102,8 +102,9 @@ class _Code:
 def test_trust_checkpoint_flag_opens_only_the_named_file(monkeypatch,
                                                          tmp_path,
                                                          image_folder):
-    from mmsemanticmim.utils import UnsafeCheckpointError, compat
-    monkeypatch.setenv(compat.TRUST_ENV, '')  # restored after the test
+    from mmsemanticmim.utils import (UnsafeCheckpointError, checkpoint_file,
+                                     read_checkpoint)
+    monkeypatch.setenv(checkpoint_file.TRUST_ENV, '')  # restored after
     trusted, other = str(tmp_path / 'trusted.pth'), str(tmp_path / 'x.pth')
     for p in (trusted, other):
         torch.save({'state_dict': {}, 'obj': _Code()}, p)
@@ -115,9 +116,9 @@ def test_trust_checkpoint_flag_opens_only_the_named_file(monkeypatch,
                         type('R', (), {'train': lambda s: 0})())
     train.main()
     assert ran
-    torch.load(trusted)  # opted in: full unpickling
+    read_checkpoint(trusted)  # opted in: full unpickling
     with pytest.raises(UnsafeCheckpointError, match='--trust-checkpoint'):
-        torch.load(other)
+        read_checkpoint(other)
 
 
 def _run(cmd, **kw):

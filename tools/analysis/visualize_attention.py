@@ -41,8 +41,9 @@ def normalisation_of(path: str):
     warning."""
     import warnings
 
+    from mmsemanticmim.utils import read_checkpoint
     from mmsemanticmim.utils.config_text import training_normalisation
-    ckpt = torch.load(path, map_location='cpu')
+    ckpt = read_checkpoint(path)
     cfg = (ckpt.get('meta') or {}).get('cfg') if isinstance(ckpt, dict) \
         else None
     found = training_normalisation(cfg)

@@ -14,7 +14,7 @@ import sys
 import warnings
 from typing import Optional
 
-import mmsemanticmim  # noqa: F401  (safe torch.load)
+import mmsemanticmim  # noqa: F401  (compat guards first)
 import numpy as np
 import torch
 

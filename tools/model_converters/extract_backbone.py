@@ -12,7 +12,7 @@ Usage: python tools/model_converters/extract_backbone.py IN OUT
 import argparse
 import os.path as osp
 
-import mmsemanticmim  # noqa: F401  (safe torch.load)
+import mmsemanticmim  # noqa: F401  (compat guards first)
 import torch
 
 from mmsemanticmim.models.backbones.checkpoint_meta import (META_KEY,
@@ -21,6 +21,7 @@ from mmsemanticmim.models.backbones.checkpoint_meta import (META_KEY,
                                                             strip_prefix)
 from mmsemanticmim.models.reference_checkpoint import (CONVERTER_HINT,
                                                        is_reference_state)
+from mmsemanticmim.utils import read_checkpoint
 from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
                                               written_atomically)
 
@@ -28,7 +29,7 @@ from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
 def extract(src: str, dst: str) -> dict:
     """Write the encoder of ``src`` to ``dst``; returns its meta."""
     refuse_overwriting_input([dst], [src])
-    ckpt = torch.load(src, map_location='cpu')
+    ckpt = read_checkpoint(src)
     state = ckpt.get('state_dict') if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'{src} has no state_dict: not an mmengine '

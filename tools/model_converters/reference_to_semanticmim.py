@@ -11,7 +11,7 @@ Usage: python tools/model_converters/reference_to_semanticmim.py IN OUT
 """
 import argparse
 
-import mmsemanticmim  # noqa: F401  (safe torch.load)
+import mmsemanticmim  # noqa: F401  (compat guards first)
 
 from mmsemanticmim.models.reference_checkpoint import (
     ReferenceFormatError, convert_reference_checkpoint)

@@ -20,7 +20,7 @@ import json
 import os.path as osp
 import sys
 
-import mmsemanticmim  # noqa: F401  (safe torch.load)
+import mmsemanticmim  # noqa: F401  (compat guards first)
 from mmsemanticmim.models.backbones.checkpoint_meta import (
     META_KEY, load_encoder_checkpoint)
 from mmsemanticmim.models.backbones.timm_interop import (

@@ -16,12 +16,12 @@ import json
 import os.path as osp
 import sys
 
-import mmsemanticmim  # noqa: F401  (safe torch.load)
+import mmsemanticmim  # noqa: F401  (compat guards first)
 import torch
 
 from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
 from mmsemanticmim.models.backbones.timm_interop import timm_to_encoder
-from mmsemanticmim.utils import UnsafeCheckpointError
+from mmsemanticmim.utils import UnsafeCheckpointError, read_checkpoint
 from mmsemanticmim.utils.output_files import (existing,
                                               refuse_overwriting_input,
                                               written_atomically)
@@ -44,7 +44,7 @@ def read_timm(path: str):
                              f'({type(e).__name__}: {e})') from None
         cfg = json.loads(saved) if saved else None
     else:
-        state = torch.load(path, map_location='cpu')  # errors name path
+        state = read_checkpoint(path)  # errors name the path
         for key in ('state_dict', 'model', 'module'):
             if isinstance(state, dict) and isinstance(state.get(key), dict):
                 state = state[key]

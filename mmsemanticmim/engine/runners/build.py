@@ -31,12 +31,12 @@ def backbone_from_checkpoint(cfg, checkpoint: str) -> bool:
     Returns:
         bool: Whether anything was filled in.
     """
-    import torch
+    from mmsemanticmim.utils import read_checkpoint
     backbone = (cfg.get('model') or {}).get('backbone') or {}
     wanted = [k for k in FROM_META if k in backbone and backbone[k] is None]
     if not wanted:
         return False
-    ckpt = torch.load(checkpoint, map_location='cpu')
+    ckpt = read_checkpoint(checkpoint)
     meta = (ckpt.get('meta') or {}).get(META_KEY) if isinstance(
         ckpt, dict) else None
     if not meta:
