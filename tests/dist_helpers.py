@@ -24,16 +24,16 @@ class PathSeededMaskGenerator(SemanticMIMMaskGenerator):
 
 def layer_decay_under_fsdp(work_dir: str) -> None:
     """Run by torchrun (2 processes): build a classifier on our encoder
-    under mmengine's FSDPStrategy with the layer-decay constructor and print
+    under (our fixed) mmengine FSDPStrategy with the layer-decay constructor and print
     (rank 0) each parameter group's lr, weight decay and local size as
     JSON."""
     import json
 
-    from mmengine._strategy import FSDPStrategy
-
+    from mmsemanticmim.engine import SafeFSDPStrategy, init_distributed
     from mmsemanticmim.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    strategy = FSDPStrategy(
+    init_distributed('pytorch')
+    strategy = SafeFSDPStrategy(
         model_wrapper=dict(type='MMFullyShardedDataParallel',
                            use_orig_params=True),
         state_dict_cfg='full', work_dir=work_dir,

@@ -9,7 +9,8 @@ from mmengine.config import Config, DictAction
 
 from mmsemanticmim.engine import (SafeFlexibleRunner, SafeRunner,
                                   backbone_from_checkpoint, build_runner,
-                                  is_readable_checkpoint, prepare_config)
+                                  init_distributed, is_readable_checkpoint,
+                                  prepare_config)
 from mmsemanticmim.utils import read_checkpoint, trust_checkpoint
 
 
@@ -71,6 +72,7 @@ def main():
         cfg.test_evaluator.append(
             dict(type='DumpResults', out_file_path=args.out))
     prepare_config(cfg, splits=('test_dataloader', ))
+    init_distributed(cfg.launcher, cfg)
     runner = build_runner(cfg, strict_load=not args.non_strict)
     if not isinstance(runner, (SafeRunner, SafeFlexibleRunner)):
         raise ValueError(

@@ -9,7 +9,8 @@ import mmsemanticmim  # noqa: F401  (compat guards before any other import)
 import torch
 from mmengine.config import Config, DictAction
 
-from mmsemanticmim.engine import build_runner, prepare_config, use_fsdp
+from mmsemanticmim.engine import (build_runner, init_distributed,
+                                  prepare_config, use_fsdp)
 from mmsemanticmim.engine.hooks.resume_guard_hook import SETTINGS
 from mmsemanticmim.utils import trust_checkpoint
 
@@ -170,6 +171,7 @@ def main():
     for path in args.trust_checkpoint:
         trust_checkpoint(path)
     cfg = merge_args(Config.fromfile(args.config), args)
+    init_distributed(cfg.launcher, cfg)
     build_runner(cfg).train()
 
 

@@ -1,7 +1,9 @@
 from .checkpoints import (CheckpointMisfitError, is_readable_checkpoint,
                           newest_readable_checkpoint)
 from .hooks import *  # noqa: F401,F403
+from .launch import init_distributed
 from .optimizers import *  # noqa: F401,F403
+from .strategies import SafeFSDPStrategy
 from .runners import (NothingToResumeError, SafeFlexibleRunner, SafeRunner,
                       backbone_from_checkpoint, build_runner, prepare_config,
                       use_fsdp)
@@ -10,5 +12,5 @@ __all__ = [
     'SafeRunner', 'NothingToResumeError', 'CheckpointMisfitError',
     'is_readable_checkpoint', 'newest_readable_checkpoint', 'build_runner',
     'prepare_config', 'backbone_from_checkpoint', 'use_fsdp',
-    'SafeFlexibleRunner'
+    'SafeFlexibleRunner', 'SafeFSDPStrategy', 'init_distributed'
 ]

@@ -95,103 +95,6 @@ def _find_nested_scopes() -> None:
     Registry.get = get
 
 
-def _cpu_distributed_init() -> None:
-    """Let ``--launcher pytorch`` start on machines without CUDA.
-
-    mmengine 0.10.7's ``_init_dist_pytorch`` (mmengine/dist/utils.py) calls
-    ``torch.cuda.set_device`` unconditionally, which a CPU torch build cannot
-    do (no upstream issue found). Without CUDA, initialise the process group
-    directly, with gloo when nccl was asked for (nccl needs GPUs).
-    """
-    import mmengine.dist.utils as dist_utils
-    stock = dist_utils._init_dist_pytorch
-    if getattr(stock, '_mmsemanticmim', False):
-        return
-
-    def init(backend, init_backend='torch', **kwargs):
-        if torch.cuda.is_available() or init_backend != 'torch' or \
-                dist_utils.is_mlu_available() or \
-                dist_utils.is_npu_available():
-            return stock(backend, init_backend=init_backend, **kwargs)
-        if backend == 'nccl':
-            backend = 'gloo'
-        torch.distributed.init_process_group(backend=backend, **kwargs)
-
-    init._mmsemanticmim = True
-    dist_utils._init_dist_pytorch = init
-
-
-def _fsdp_strategy_fixes() -> None:
-    """Let mmengine 0.10.7's ``FSDPStrategy`` train, clip and resume.
-
-    - ``load_optim_state_dict`` calls ``FSDP.optim_state_dict_to_load(osd,
-      model, optim)``, torch 2.0's argument order; torch >= 2.1 takes
-      ``(model, optim, osd)`` (pytorch/pytorch#123952 documents the order),
-      so resuming a full optimizer state fails with ``unhashable type``.
-    - ``_wrap_model`` passes ``device_id=LOCAL_RANK``, a CUDA device; without
-      CUDA torch's FSDP raises "Cannot access accelerator device" (no
-      upstream issue found): default to ``device_id='cpu'`` there.
-    - ``state_dict_cfg='full'`` asks FSDP to offload the gathered state to
-      the CPU; on a CPU-only machine (tensors already there) torch 2.13's
-      ``FSDP.optim_state_dict`` then crashes rank 0 with a segmentation
-      fault (seen here, no upstream issue found): gather without offload.
-    - the optimizer wrapper clips each rank's shard by that shard's own norm
-      (``torch.nn.utils.clip_grad_norm_`` over ``use_orig_params`` views):
-      clip with ``FullyShardedDataParallel.clip_grad_norm_``, the global
-      norm, as unsharded training does.
-    """
-    try:
-        from mmengine._strategy import fsdp as fsdp_mod
-    except ImportError:  # no torch.distributed.fsdp
-        return
-    strategy = fsdp_mod.FSDPStrategy
-    if getattr(strategy, '_mmsemanticmim', False):
-        return
-    FSDP = fsdp_mod.FSDP
-
-    def load_optim_state_dict(self, state_dict: dict) -> None:
-        osd = FSDP.optim_state_dict_to_load(
-            self.model, self.optim_wrapper.optimizer, state_dict)
-        self.optim_wrapper.load_state_dict(osd)
-
-    stock_wrap = strategy._wrap_model
-
-    def _wrap_model(self, model):
-        if not torch.cuda.is_available():
-            self.model_wrapper = dict(self.model_wrapper or dict(
-                type='MMFullyShardedDataParallel'))
-            self.model_wrapper.setdefault('device_id', 'cpu')
-        return stock_wrap(self, model)
-
-    stock_build = strategy.build_optim_wrapper
-
-    def build_optim_wrapper(self, optim_wrapper, model=None):
-        wrapper = stock_build(self, optim_wrapper, model)
-        fsdp_model = model if model is not None else self.model
-        if getattr(wrapper, 'clip_func', None) is \
-                torch.nn.utils.clip_grad_norm_:
-
-            def clip(params, max_norm, norm_type=2.0, **kwargs):
-                return fsdp_model.clip_grad_norm_(max_norm, norm_type)
-
-            wrapper.clip_func = clip
-        return wrapper
-
-    stock_cfg = strategy._init_state_dict_cfg
-
-    def _init_state_dict_cfg(self, state_dict_cfg):
-        stock_cfg(self, state_dict_cfg)
-        if state_dict_cfg == 'full' and not torch.cuda.is_available():
-            self.state_dict_config.offload_to_cpu = False
-            self.optim_state_dict_config.offload_to_cpu = False
-
-    strategy.load_optim_state_dict = load_optim_state_dict
-    strategy._init_state_dict_cfg = _init_state_dict_cfg
-    strategy._wrap_model = _wrap_model
-    strategy.build_optim_wrapper = build_optim_wrapper
-    strategy._mmsemanticmim = True
-
-
 def apply() -> None:
     """Apply every workaround once; later calls do nothing."""
     global _applied
@@ -201,8 +104,6 @@ def apply() -> None:
     guard()  # torchvision_guard.py (pytorch/vision#9085)
     _mmpretrain_multimodal_switch()
     _find_nested_scopes()
-    _cpu_distributed_init()
-    _fsdp_strategy_fixes()
     # setuptools < 81 is pinned because mmcv's build imports pkg_resources;
     # mmengine imports it at runtime too and setuptools warns on every import
     # (pypa/setuptools#4869). The warning is about the future, not this stack.

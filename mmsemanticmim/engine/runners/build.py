@@ -141,16 +141,22 @@ def prepare_config(cfg, splits=SPLITS) -> None:
         check_pyramid_strides(cfg.model)
 
 
-#: mmengine's Runners and the ones that replace them here.
+#: mmengine's Runners and strategies, and the ones that replace them here.
 SAFE_RUNNERS = {'Runner': 'SafeRunner', 'FlexibleRunner': 'SafeFlexibleRunner'}
+SAFE_STRATEGIES = {'FSDPStrategy': 'SafeFSDPStrategy'}
 
 
 def build_runner(cfg, strict_load: Optional[bool] = None):
     """:class:`SafeRunner`, or :class:`SafeFlexibleRunner` for a config
     that names mmengine's ``FlexibleRunner`` (a custom ``runner_type`` is
-    built as it is)."""
+    built as it is); mmengine's ``FSDPStrategy`` becomes
+    :class:`SafeFSDPStrategy`."""
     if strict_load is not None:
         cfg.strict_load = strict_load
+    strategy = cfg.get('strategy', None)
+    if isinstance(strategy, dict) and isinstance(strategy.get('type'), str):
+        name = strategy['type'].split('.')[-1]
+        strategy['type'] = SAFE_STRATEGIES.get(name, strategy['type'])
     runner_type = cfg.get('runner_type', 'Runner')
     if isinstance(runner_type, str):
         name = runner_type.split('.')[-1]
