@@ -34,8 +34,11 @@ def test_train_then_resume_cli(image_folder, tmp_path):
              '--work-dir', work]
     _run(train + _opts(image_folder, 1))
     assert osp.exists(osp.join(work, 'epoch_1.pth'))
-    log = _run(train + ['--resume'] + _opts(image_folder, 2))
+    # one epoch more than the run was built for: accepted by name
+    log = _run(train + ['--resume', '--resume-changed', 'max_epochs']
+               + _opts(image_folder, 2))
     assert 'resumed epoch: 1, iter: 4' in log
+    assert 'max_epochs: checkpoint 1, config 2' in log
     ckpt = torch.load(osp.join(work, 'epoch_2.pth'))
     assert ckpt['meta']['iter'] == 8
 
