@@ -137,7 +137,7 @@ def reference_arch(config_text: Optional[str]) -> Optional[dict]:
     return None
 
 
-def reference_encoder_meta(converted: Dict[str, torch.Tensor], info: dict,
+def reference_encoder_meta(converted: Dict[str, torch.Tensor],
                            arch: Optional[dict]) -> dict:
     """Our encoder meta (``meta['semanticmim_backbone']``) of a converted
     state dict; ``arch`` (see :func:`reference_arch`) gives the head count,
@@ -195,7 +195,7 @@ def convert_reference_checkpoint(src: str, dst: str,
     if num_heads is not None:
         arch = dict(arch or {}, num_heads=num_heads,
                     embed_dims=int(converted['backbone.pos_embed'].shape[-1]))
-    meta = reference_encoder_meta(converted, info, arch)
+    meta = reference_encoder_meta(converted, arch)
     if backbone_only:
         converted = strip_prefix(converted, 'backbone.')
         converted.pop('mask_token', None)

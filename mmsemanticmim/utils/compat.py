@@ -11,8 +11,6 @@ import os.path as osp
 import sys
 import warnings
 
-import torch
-
 from .torchvision_guard import guard
 
 _applied = False
