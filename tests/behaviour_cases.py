@@ -149,9 +149,10 @@ def run_case(name: str, batch: int) -> dict:
 
         with tempfile.TemporaryDirectory() as tmp:
             path = osp.join(tmp, 'pretrain.pth')
+            meta = backbone.checkpoint_meta()
+            meta = meta.to_dict() if hasattr(meta, 'to_dict') else meta
             torch.save(dict(state_dict=model.state_dict(),
-                            meta=dict(semanticmim_backbone=dict(
-                                backbone.checkpoint_meta()))), path)
+                            meta=dict(semanticmim_backbone=meta)), path)
             larger = (size[0] + 2 * backbone.patch_size,
                       size[1] + 2 * backbone.patch_size)
             encoder = SemanticMIMViT.from_checkpoint(

@@ -44,7 +44,8 @@ def eight_proxy_checkpoint(tmp_path_factory):
                             criterion='L2'))))
     model.init_weights()
     path = str(tmp_path_factory.mktemp('ckpt') / 'eight.pth')
-    torch.save(dict(meta={META_KEY: model.backbone.checkpoint_meta()},
+    torch.save(dict(meta={
+        META_KEY: model.backbone.checkpoint_meta().to_dict()},
                     state_dict=model.state_dict()), path)
     return path, model
 
@@ -212,11 +213,11 @@ def test_layer_decay_needs_layer_depths():
 
 
 def test_extract_backbone(pretrain_checkpoint, tmp_path):
-    sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
-    from extract_backbone import extract
+    from mmsemanticmim.models.backbones.checkpoint_meta import \
+        extract_encoder as extract
     out = str(tmp_path / 'backbone.pth')
     meta = extract(pretrain_checkpoint, out)
-    assert meta['num_proxy_tokens'] == 4
+    assert meta.num_proxy_tokens == 4
     ckpt = torch.load(out)
     assert 'mask_token' not in ckpt['state_dict']
     assert not any(k.startswith(('backbone.', 'neck.'))

@@ -14,7 +14,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 
 from mmsemanticmim.models.backbones.checkpoint_meta import (META_KEY,
-                                                            meta_mismatches)
+                                                            meta_mismatches,
+                                                            recorded_meta)
 from mmsemanticmim.utils.checkpoint_file import is_whole_torch_file
 
 #: Names CheckpointHook gives the checkpoints a run resumes from (not
@@ -98,7 +99,7 @@ def encoder_mismatches(checkpoint: dict, model: torch.nn.Module) -> List[str]:
     """Fields of the checkpoint's encoder meta that the model's backbone
     does not match (see :func:`meta_mismatches`); empty without meta."""
     backbone = getattr(model, 'backbone', None)
-    saved = (checkpoint.get('meta') or {}).get(META_KEY)
+    saved = recorded_meta(checkpoint)
     if not saved or not hasattr(backbone, 'checkpoint_meta'):
         return []
     return meta_mismatches(saved, backbone.checkpoint_meta())

@@ -141,17 +141,15 @@ def reference_encoder_meta(converted: Dict[str, torch.Tensor],
                            arch: Optional[dict]) -> dict:
     """Our encoder meta (``meta['semanticmim_backbone']``) of a converted
     state dict; ``arch`` (see :func:`reference_arch`) gives the head count,
-    which the weights cannot show (else 64-wide heads are assumed, and
-    ``num_heads_inferred`` says so)."""
-    from .backbones.checkpoint_meta import infer_meta, strip_prefix
-    meta = infer_meta(strip_prefix(converted, 'backbone.'))
-    meta['num_heads_inferred'] = arch is None
+    which the weights cannot show (else it stays unknown)."""
+    from .backbones.checkpoint_meta import EncoderMeta, strip_prefix
+    meta = EncoderMeta.from_state(strip_prefix(converted, 'backbone.'))
     if arch is not None:
-        if int(arch['embed_dims']) != meta['embed_dims']:
+        if int(arch['embed_dims']) != meta.embed_dims:
             raise ReferenceFormatError(
                 f"the config text gives embed_dims={arch['embed_dims']} but "
-                f"the weights have {meta['embed_dims']}")
-        meta['num_heads'] = int(arch['num_heads'])
+                f"the weights have {meta.embed_dims}")
+        meta.num_heads = int(arch['num_heads'])
     return meta
 
 
@@ -179,8 +177,7 @@ def convert_reference_checkpoint(src: str, dst: str,
     from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
                                                   written_atomically)
 
-    from .backbones.checkpoint_meta import (META_KEY, stored_meta,
-                                            strip_prefix)
+    from .backbones.checkpoint_meta import META_KEY, strip_prefix
     refuse_overwriting_input([dst], [src])
     from mmsemanticmim.utils import read_checkpoint
     ckpt = read_checkpoint(src)
@@ -199,17 +196,16 @@ def convert_reference_checkpoint(src: str, dst: str,
     if backbone_only:
         converted = strip_prefix(converted, 'backbone.')
         converted.pop('mask_token', None)
-    out = dict(meta={META_KEY: stored_meta(meta), 'source': src,
+    out = dict(meta={META_KEY: meta.to_dict(), 'source': src,
                      'converted_from': 'yyk-wew/SemanticMIM', **info},
                state_dict=converted)
     with written_atomically(dst) as tmp:
         torch.save(out, tmp)
     config = {
         'model.bottleneck': info['bottleneck'],
-        'model.backbone.num_proxy_tokens': meta['num_proxy_tokens'],
-        'model.backbone.layer_type': meta['layer_type'],
-        'model.backbone.arch': {k: meta[k] for k in (
-            'embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')},
-        'model.backbone.patch_size': meta['patch_size'],
+        'model.backbone.num_proxy_tokens': meta.num_proxy_tokens,
+        'model.backbone.layer_type': meta.layer_type,
+        'model.backbone.arch': meta.arch,
+        'model.backbone.patch_size': meta.patch_size,
     }
     return dict(meta=meta, info=info, config=config)

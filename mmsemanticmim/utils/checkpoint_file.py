@@ -10,7 +10,8 @@ schemes for local files and http(s) URLs are registered here
 ``torch.load`` itself is left as torch ships it.
 
 mmengine's other schemes (``torchvision://``, ``open-mmlab://``, ``s3://``,
-...) call its own download helpers directly and keep torch's default.
+...) call its own download helpers directly and keep torch's default;
+:func:`read_checkpoint` hands such names to them.
 """
 import os
 import os.path as osp
@@ -87,13 +88,20 @@ def read_checkpoint(f: Any, map_location: Any = 'cpu') -> Any:
     foreign file with one naming it and what is wrong.
 
     Args:
-        f (str | PathLike | file): The checkpoint.
+        f (str | PathLike | file): The checkpoint: a file, an open file, or
+            an http(s) URL (downloaded into torch's hub cache once).
         map_location: As ``torch.load``'s.
 
     Returns:
         The unpickled object (for our checkpoints, a dict with ``meta`` and
         ``state_dict``).
     """
+    if isinstance(f, str) and f.startswith(URL_PREFIXES):
+        f = _download(f)
+    elif isinstance(f, str) and '://' in f:
+        # mmengine's other schemes (open-mmlab://, s3://, ...): its loaders
+        from mmengine.runner.checkpoint import CheckpointLoader
+        return CheckpointLoader.load_checkpoint(f, map_location)
     name = f if isinstance(f, (str, os.PathLike)) else None
     try:
         if _is_trusted(f):
@@ -135,11 +143,13 @@ def _load_local(filename: str, map_location: Any = None) -> Any:
     return read_checkpoint(filename, map_location)
 
 
-def _load_url(url: str, map_location: Any = None, model_dir: str = None,
-              progress: bool = False) -> Any:
-    """mmengine's http(s) scheme: the file is downloaded into torch's hub
-    cache once (local rank 0 first, as mmengine does), then read with
-    :func:`read_checkpoint`."""
+#: URL schemes :func:`read_checkpoint` downloads.
+URL_PREFIXES = ('http://', 'https://')
+
+
+def _download(url: str, model_dir: str = None, progress: bool = False) -> str:
+    """The local copy of ``url`` in torch's hub cache, downloaded once
+    (local rank 0 first, as mmengine does)."""
     from urllib.parse import urlparse
 
     from mmengine.dist import get_dist_info
@@ -151,7 +161,13 @@ def _load_url(url: str, map_location: Any = None, model_dir: str = None,
         torch.hub.download_url_to_file(url, path, progress=progress)
     if world_size > 1:
         torch.distributed.barrier()
-    return read_checkpoint(path, map_location)
+    return path
+
+
+def _load_url(url: str, map_location: Any = None, model_dir: str = None,
+              progress: bool = False) -> Any:
+    """mmengine's http(s) scheme, through :func:`read_checkpoint`."""
+    return read_checkpoint(_download(url, model_dir, progress), map_location)
 
 
 def register_checkpoint_loaders() -> None:
@@ -161,5 +177,5 @@ def register_checkpoint_loaders() -> None:
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(prefixes='', loader=_load_local,
                                      force=True)
-    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'),
+    CheckpointLoader.register_scheme(prefixes=URL_PREFIXES,
                                      loader=_load_url, force=True)

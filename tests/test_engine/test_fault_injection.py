@@ -84,9 +84,10 @@ def test_bad_files_through_every_loading_path(bad_files, kind, tmp_path,
         enc.init_weights()
     with pytest.raises(error, match=path):
         SemanticMIMViT.from_checkpoint(path)
-    sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
-    from extract_backbone import extract
-    from semanticmim_to_timm import convert
+    from mmsemanticmim.models.backbones.checkpoint_meta import \
+        extract_encoder as extract
+    from mmsemanticmim.models.backbones.timm_files import \
+        write_timm_checkpoint as convert
     with pytest.raises(error, match=path):
         extract(path, str(tmp_path / 'x.pth'))
     with pytest.raises(error, match=path):

@@ -7,8 +7,7 @@ from mmpretrain.models.utils import resize_pos_embed
 
 from mmsemanticmim.models import (ProxyReconstructionNeck, SemanticMIMViT,
                                   SemanticMIMPretrainViT)
-from mmsemanticmim.models.backbones.checkpoint_meta import (infer_meta,
-                                                            read_meta)
+from mmsemanticmim.models.backbones.checkpoint_meta import EncoderMeta
 
 TINY = dict(embed_dims=96, num_layers=4, num_heads=3,
             feedforward_channels=384)
@@ -160,14 +159,14 @@ def test_architecture_is_read_from_weights_without_meta(layer_type,
         layer_scale_init_value=0.1 if layer_type == 'beit' else 0.)
     src.init_weights()
     state = {'backbone.' + k: v for k, v in src.state_dict().items()}
-    meta = infer_meta({k[9:]: v for k, v in state.items()})
-    assert meta == dict(num_proxy_tokens=5, layer_type=layer_type,
-                        layer_scale=layer_type == 'beit', embed_dims=128,
-                        num_layers=3, num_heads=2, feedforward_channels=256,
-                        patch_size=8, img_size=[48, 48])
+    meta = EncoderMeta.from_state({k[9:]: v for k, v in state.items()})
+    assert meta == EncoderMeta(
+        num_proxy_tokens=5, layer_type=layer_type,
+        layer_scale=layer_type == 'beit', embed_dims=128, num_layers=3,
+        feedforward_channels=256, patch_size=8, img_size=[48, 48])
     # the head count is a guess (64-wide heads) and is reported as one
-    assert read_meta({}, {k[9:]: v for k, v in state.items()})[
-        'num_heads_inferred']
+    assert not meta.heads_recorded and meta.heads == 2
+    assert 'num_heads' not in meta.to_dict()
     path = str(tmp_path / 'no_meta.pth')
     torch.save(dict(state_dict=state), path)
     with pytest.warns(UserWarning, match='does not record its number of '
@@ -180,3 +179,50 @@ def test_architecture_is_read_from_weights_without_meta(layer_type,
     x = torch.randn(1, 3, 48, 48)
     with torch.no_grad():
         assert torch.equal(enc.eval()(x)[-1], src.eval()(x)[-1])
+
+
+def test_every_loader_resizes_the_position_embedding():
+    """A plain ``load_state_dict`` (what mmengine's ``load_from`` and
+    mmseg / mmdet do) of a 32-pixel encoder into a 48-pixel one resizes
+    ``pos_embed`` as mmpretrain's ``resize_pos_embed`` does, proxies kept."""
+    src = SemanticMIMViT(arch=TINY, img_size=32, patch_size=4,
+                         num_proxy_tokens=2)
+    src.init_weights()
+    dst = SemanticMIMViT(arch=TINY, img_size=48, patch_size=4,
+                         num_proxy_tokens=2)
+    state = {'backbone.' + k: v for k, v in src.state_dict().items()}
+    holder = torch.nn.Module()
+    holder.backbone = dst
+    holder.load_state_dict(state, strict=False)
+    want = resize_pos_embed(src.pos_embed, (8, 8), (12, 12), 'bicubic', 2)
+    assert torch.equal(dst.pos_embed, want)
+    assert torch.equal(dst.pos_embed[:, :2], src.pos_embed[:, :2])
+
+
+def test_pretrained_file_is_read_once(tmp_path, monkeypatch):
+    """Settings left to the checkpoint and the weights come from one read
+    of the file."""
+    from mmsemanticmim.models.backbones import checkpoint_meta
+    from mmsemanticmim.utils import checkpoint_file
+    src = SemanticMIMViT(arch=TINY, img_size=32, patch_size=4,
+                         num_proxy_tokens=3)
+    src.init_weights()
+    path = str(tmp_path / 'enc.pth')
+    torch.save(dict(state_dict=src.state_dict(), meta={
+        checkpoint_meta.META_KEY: src.checkpoint_meta().to_dict()}), path)
+    reads = []
+    stock = checkpoint_file.read_checkpoint
+
+    def counting(f, *args, **kwargs):
+        reads.append(f)
+        return stock(f, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_file, 'read_checkpoint', counting)
+    enc = SemanticMIMViT(arch=TINY, img_size=32, patch_size=4,
+                         num_proxy_tokens=None, layer_type=None,
+                         layer_scale_init_value=None,
+                         init_cfg=dict(type='Pretrained', checkpoint=path))
+    enc.init_weights()
+    assert reads == [path]
+    assert enc.num_proxy_tokens == 3 and enc._pretrained is None
+    assert torch.equal(enc.pos_embed, src.pos_embed)

@@ -127,8 +127,8 @@ def test_converted_checkpoint_computes_the_reference_loss(
     done = convert_reference_checkpoint(str(src), str(tmp_path / 'ours.pth'))
     assert done['info'] == dict(target='maskfeat', bottleneck=bottleneck,
                                 num_proxy_tokens=num_proxy_tokens)
-    assert done['meta']['num_heads'] == TINY['num_heads']
-    assert not done['meta']['num_heads_inferred']
+    assert done['meta'].num_heads == TINY['num_heads']
+    assert done['meta'].heads_recorded
     ours = tiny_model(layer_type, bottleneck, num_proxy_tokens)
     ckpt = torch.load(tmp_path / 'ours.pth', weights_only=True)
     ours.load_state_dict(ckpt['state_dict'], strict=True)
@@ -155,7 +155,7 @@ def test_beit_instantiation_loads_into_our_beit_config(tmp_path):
     torch.save(dict(state_dict=to_reference(model.state_dict(), True)), src)
     done = convert_reference_checkpoint(str(src), str(tmp_path / 'ours.pth'))
     assert done['info']['target'] == 'beit'
-    assert done['meta']['num_heads_inferred']  # no config text in the file
+    assert not done['meta'].heads_recorded  # no config text in the file
     state = torch.load(tmp_path / 'ours.pth', weights_only=True)
     model.load_state_dict(state['state_dict'], strict=True)
     run = subprocess.run([sys.executable, TOOL, str(src),

@@ -23,7 +23,7 @@ def two_proxy_checkpoint(tmp_path_factory):
                          out_type='raw')
     enc.init_weights()
     path = str(tmp_path_factory.mktemp('two') / 'two.pth')
-    torch.save(dict(meta={META_KEY: enc.checkpoint_meta()},
+    torch.save(dict(meta={META_KEY: enc.checkpoint_meta().to_dict()},
                     state_dict=enc.state_dict()), path)
     return path
 

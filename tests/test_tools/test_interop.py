@@ -12,10 +12,9 @@ from mmsemanticmim.models import SemanticMIMViT
 from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
 
 timm = pytest.importorskip('timm')
-sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
-sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
-import semanticmim_to_timm  # noqa: E402
-import timm_to_semanticmim  # noqa: E402
+from mmsemanticmim.models.backbones import onnx_export  # noqa: E402
+from mmsemanticmim.models.backbones.timm_files import (  # noqa: E402
+    read_timm_checkpoint, write_timm_checkpoint)
 
 TINY = dict(embed_dims=96, num_layers=3, num_heads=3,
             feedforward_channels=384)
@@ -42,7 +41,7 @@ def _encoder(layer_type, num_proxy_tokens, **kwargs):
 def _save(enc, path, prefix='', extra=None):
     state = {prefix + k: v for k, v in enc.state_dict().items()}
     state.update(extra or {})
-    torch.save(dict(meta={META_KEY: enc.checkpoint_meta()},
+    torch.save(dict(meta={META_KEY: enc.checkpoint_meta().to_dict()},
                     state_dict=state), path)
     return path
 
@@ -64,7 +63,7 @@ def test_timm_equals_ours_and_round_trip_is_exact(layer_type,
     enc = _encoder(layer_type, num_proxy_tokens)
     src = _save(enc, str(tmp_path / 'enc.pth'))
     dst = str(tmp_path / 'vit.safetensors')
-    cfg = semanticmim_to_timm.convert(src, dst)
+    cfg = write_timm_checkpoint(src, dst)
     with open(osp.join(tmp_path, 'vit.json')) as f:
         assert json.load(f) == cfg
     assert cfg['model_args']['reg_tokens'] == num_proxy_tokens
@@ -81,7 +80,7 @@ def test_timm_equals_ours_and_round_trip_is_exact(layer_type,
     # another input size: the converter resizes as our encoder does at run
     # time, so timm built at that size agrees with ours fed that size
     dst48 = str(tmp_path / 'vit48.safetensors')
-    cfg48 = semanticmim_to_timm.convert(src, dst48, img_size=[48, 40])
+    cfg48 = write_timm_checkpoint(src, dst48, img_size=[48, 40])
     x48 = torch.randn(2, 3, 48, 40)
     with torch.no_grad():
         torch.testing.assert_close(
@@ -90,9 +89,9 @@ def test_timm_equals_ours_and_round_trip_is_exact(layer_type,
 
     # and back: bit-identical weights, same meta
     back = str(tmp_path / 'back.pth')
-    meta = timm_to_semanticmim.convert(dst, back)
+    meta = read_timm_checkpoint(dst, back)
     ckpt = torch.load(back)
-    assert meta == {**enc.checkpoint_meta(), 'layer_type': layer_type}
+    assert meta == {**enc.checkpoint_meta().to_dict(), 'layer_type': layer_type}
     assert ckpt['meta'][META_KEY] == meta
     orig = enc.state_dict()
     assert set(ckpt['state_dict']) == set(orig)
@@ -132,7 +131,7 @@ def test_finetuned_pooling_norm_and_classifier(tmp_path, monkeypatch):
         'head.layers.head.weight': head.weight.data,
         'head.layers.head.bias': head.bias.data})
     dst = str(tmp_path / 'ft.safetensors')
-    cfg = semanticmim_to_timm.convert(src, dst)
+    cfg = write_timm_checkpoint(src, dst)
     assert cfg['model_args']['fc_norm'] and \
         cfg['model_args']['num_classes'] == 5
     x = torch.randn(2, 3, 32, 32)
@@ -145,8 +144,8 @@ def test_both_final_norms_need_a_choice(tmp_path):
     enc = _encoder('vit', 2, out_type='avg_featmap')  # ln1 and ln2
     src = _save(enc, str(tmp_path / 'both.pth'))
     with pytest.raises(ValueError, match='--drop-pooling-norm'):
-        semanticmim_to_timm.convert(src, str(tmp_path / 'x.safetensors'))
-    cfg = semanticmim_to_timm.convert(src, str(tmp_path / 'x.safetensors'),
+        write_timm_checkpoint(src, str(tmp_path / 'x.safetensors'))
+    cfg = write_timm_checkpoint(src, str(tmp_path / 'x.safetensors'),
                                       drop_pooling_norm=True)
     assert not cfg['model_args']['fc_norm']
 
@@ -184,7 +183,7 @@ def test_plain_timm_vit_with_registers(tmp_path, monkeypatch):
     src = str(tmp_path / 'plain.pth')
     torch.save(model.state_dict(), src)
     dst = str(tmp_path / 'ours.pth')
-    meta = timm_to_semanticmim.convert(src, dst, num_heads=3)
+    meta = read_timm_checkpoint(src, dst, num_heads=3)
     assert meta['num_proxy_tokens'] == 3 and meta['layer_scale']
     enc = SemanticMIMViT.from_checkpoint(dst, out_type='raw').eval()
     x = torch.randn(2, 3, 32, 32)
@@ -192,28 +191,28 @@ def test_plain_timm_vit_with_registers(tmp_path, monkeypatch):
         torch.testing.assert_close(enc(x)[-1], model.forward_features(x),
                                    rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match='nonzero key bias'):
-        timm_to_semanticmim.convert(src, dst, layer_type='beit')
+        read_timm_checkpoint(src, dst, layer_type='beit')
 
 
 @pytest.mark.parametrize('layer_type', ['vit', 'beit'])
 def test_onnx_export_matches_pytorch(layer_type, tmp_path):
     pytest.importorskip('onnxruntime')
-    import export_onnx
     enc = _encoder(layer_type, 2, out_type='featmap')
     src = _save(enc, str(tmp_path / 'enc.pth'))
     out = str(tmp_path / 'enc.onnx')
-    model = export_onnx.export(src, out, dynamic_size=True)
-    err = export_onnx.check(model, out, [(1, 32, 32), (3, 48, 36)], 1e-4)
+    model = onnx_export.export(src, out, dynamic_size=True)
+    err = onnx_export.check(model, out, [(1, 32, 32), (3, 48, 36)], 1e-4)
     assert err < 1e-4
     with pytest.raises(ValueError, match='untrained norm'):
-        export_onnx.export(src, out, out_type='avg_featmap')
+        onnx_export.export(src, out, out_type='avg_featmap')
 
 
 def test_extracted_backbone_keeps_a_guessed_head_count_guessed(
         pretrain_checkpoint, tmp_path):
     """A checkpoint without encoder meta: the head count is guessed, and
     the extracted file must not record the guess as a fact."""
-    from extract_backbone import extract
+    from mmsemanticmim.models.backbones.checkpoint_meta import \
+        extract_encoder as extract
 
     from mmsemanticmim.models.backbones.checkpoint_meta import \
         load_encoder_checkpoint
@@ -221,14 +220,14 @@ def test_extracted_backbone_keeps_a_guessed_head_count_guessed(
     ckpt['meta'].pop(META_KEY)
     bare = str(tmp_path / 'bare.pth')
     torch.save(ckpt, bare)
-    assert load_encoder_checkpoint(bare)['meta']['num_heads_inferred']
+    assert not load_encoder_checkpoint(bare).meta.heads_recorded
     extract(bare, str(tmp_path / 'enc.pth'))
     written = torch.load(tmp_path / 'enc.pth', weights_only=True)['meta']
     assert 'num_heads_inferred' not in written[META_KEY]
     assert 'num_heads' not in written[META_KEY]
     info = load_encoder_checkpoint(str(tmp_path / 'enc.pth'))
-    assert info['meta']['num_heads_inferred']
+    assert not info.meta.heads_recorded
     # a recorded count stays recorded
     extract(pretrain_checkpoint, str(tmp_path / 'enc2.pth'))
     info = load_encoder_checkpoint(str(tmp_path / 'enc2.pth'))
-    assert not info['meta']['num_heads_inferred']
+    assert info.meta.heads_recorded

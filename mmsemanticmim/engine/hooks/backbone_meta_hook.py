@@ -22,4 +22,4 @@ class BackboneMetaHook(Hook):
         backbone = getattr(model, 'backbone', None)
         if hasattr(backbone, 'checkpoint_meta'):
             checkpoint.setdefault('meta', {})[META_KEY] = \
-                backbone.checkpoint_meta()
+                backbone.checkpoint_meta().to_dict()

@@ -5,7 +5,8 @@ from typing import Optional
 from mmengine.registry import FUNCTIONS, RUNNERS
 
 from mmsemanticmim.datasets.data_root_check import SPLITS, check_data_roots
-from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
+from mmsemanticmim.models.backbones.checkpoint_meta import (
+    META_KEY, load_encoder_checkpoint)
 from mmsemanticmim.models.necks.simple_fpn import check_pyramid_strides
 from mmsemanticmim.utils.torch_features import check_fsdp_device
 from ..hooks import add_checkpoint_hooks
@@ -13,11 +14,7 @@ from .config_check import check_config_keys
 from .safe_runner import SafeRunner
 
 #: Backbone arguments that ``None`` reads from a checkpoint's meta.
-FROM_META = {
-    'num_proxy_tokens': lambda m: m['num_proxy_tokens'],
-    'layer_type': lambda m: m['layer_type'],
-    'layer_scale_init_value': lambda m: 0.1 if m['layer_scale'] else 0.,
-}
+FROM_META = ('num_proxy_tokens', 'layer_type', 'layer_scale_init_value')
 
 
 def backbone_from_checkpoint(cfg, checkpoint: str) -> bool:
@@ -31,21 +28,19 @@ def backbone_from_checkpoint(cfg, checkpoint: str) -> bool:
     Returns:
         bool: Whether anything was filled in.
     """
-    from mmsemanticmim.utils import read_checkpoint
     backbone = (cfg.get('model') or {}).get('backbone') or {}
     wanted = [k for k in FROM_META if k in backbone and backbone[k] is None]
     if not wanted:
         return False
-    ckpt = read_checkpoint(checkpoint)
-    meta = (ckpt.get('meta') or {}).get(META_KEY) if isinstance(
-        ckpt, dict) else None
-    if not meta:
+    info = load_encoder_checkpoint(checkpoint)
+    if not info.recorded:
         raise ValueError(
             f'The config leaves model.backbone.{"/".join(wanted)}=None (read '
             f'from a checkpoint), but {checkpoint} records no '
             f'meta[{META_KEY!r}]: give the values with --cfg-options.')
+    settings = info.meta.backbone_kwargs()
     for key in wanted:
-        backbone[key] = FROM_META[key](meta)
+        backbone[key] = settings[key]
     backbone['init_cfg'] = None
     return True
 

@@ -9,8 +9,8 @@ from mmengine.dist import barrier, is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import FlexibleRunner, Runner
-from mmengine.runner.checkpoint import (_load_checkpoint,
-                                        _load_checkpoint_to_model)
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
+from mmsemanticmim.utils.checkpoint_file import read_checkpoint
 
 from ..checkpoints import (CheckpointMisfitError, atomic_replace,
                            describe_misfit, diff_state, encoder_mismatches,
@@ -232,7 +232,7 @@ class SafeRunner(_SafeLoading, Runner):
                         strict: Optional[bool] = None,
                         revise_keys=[(r'^module\.', '')]):
         strict = self.strict_load if strict is None else strict
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        checkpoint = read_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) \
             else self.model

@@ -1,4 +1,5 @@
 """What a SemanticMIM backbone checkpoint says about the encoder it holds."""
+from dataclasses import asdict, dataclass, fields
 from typing import Dict, List, Optional
 
 import torch
@@ -20,14 +21,138 @@ META_CONFIG_KEYS = {
     'patch_size': 'model.backbone.patch_size',
 }
 
+#: The arch fields, as ``SemanticMIMViT(arch=dict(...))`` takes them.
+ARCH_FIELDS = ('embed_dims', 'num_layers', 'num_heads',
+               'feedforward_channels')
 
-def meta_mismatches(saved: dict, built: dict) -> List[str]:
-    """Where a checkpoint's encoder differs from the one a config builds.
+
+@dataclass
+class EncoderMeta:
+    """What a checkpoint records of the encoder it holds (stored under
+    ``meta['semanticmim_backbone']``), or what its weights show.
+
+    Attributes:
+        num_proxy_tokens, layer_type, embed_dims, num_layers,
+        feedforward_channels, patch_size: As the backbone's settings.
+        layer_scale (bool): Whether the layers have layer scale.
+        img_size (list[int]): The pre-training input size (H, W).
+        num_heads (int, optional): None when the checkpoint does not record
+            it (heads leave no trace in the weights); :attr:`heads` then
+            assumes ViT's 64-wide heads.
+    """
+    num_proxy_tokens: int
+    layer_type: str
+    layer_scale: bool
+    embed_dims: int
+    num_layers: int
+    feedforward_channels: int
+    patch_size: int
+    img_size: List[int]
+    num_heads: Optional[int] = None
+
+    @classmethod
+    def from_state(cls, state: Dict[str, torch.Tensor]) -> 'EncoderMeta':
+        """The settings read off the encoder's weights (no prefix); the
+        head count stays unknown and ``img_size`` is taken as square.
+
+        Raises:
+            KeyError: ``state`` holds no SemanticMIM encoder.
+        """
+        if 'proxy_tokens' not in state or 'pos_embed' not in state:
+            raise KeyError('no proxy_tokens / pos_embed')
+        num_proxy_tokens = int(state['proxy_tokens'].shape[1])
+        patch_size = int(state['patch_embed.projection.weight'].shape[-1])
+        side = round((state['pos_embed'].shape[1] - num_proxy_tokens)**0.5)
+        return cls(
+            num_proxy_tokens=num_proxy_tokens,
+            layer_type='beit' if 'layers.0.attn.q_bias' in state else 'vit',
+            layer_scale='layers.0.gamma_1' in state,
+            embed_dims=int(state['pos_embed'].shape[-1]),
+            num_layers=1 + max(int(k.split('.')[1]) for k in state
+                               if k.startswith('layers.')),
+            feedforward_channels=int(
+                state['layers.0.ffn.layers.0.0.weight'].shape[0]),
+            patch_size=patch_size,
+            img_size=[side * patch_size] * 2)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict,
+                        state: Dict[str, torch.Tensor]) -> 'EncoderMeta':
+        """The meta ``checkpoint`` records, completed from the encoder
+        weights ``state`` where it records nothing."""
+        meta = cls.from_state(state)
+        saved = recorded_meta(checkpoint)
+        known = {f.name for f in fields(cls)}
+        for key, value in saved.items():
+            if key in known:
+                setattr(meta, key, value)
+        return meta
+
+    @property
+    def heads_recorded(self) -> bool:
+        """Whether the head count was recorded rather than guessed."""
+        return self.num_heads is not None
+
+    @property
+    def heads(self) -> int:
+        """The recorded head count, else ViT's 64-wide heads."""
+        return self.num_heads if self.heads_recorded else max(
+            1, self.embed_dims // 64)
+
+    @property
+    def arch(self) -> dict:
+        """``arch=dict(...)`` of the backbone (64-wide heads if unknown)."""
+        arch = {k: getattr(self, k) for k in ARCH_FIELDS}
+        arch['num_heads'] = self.heads
+        return arch
+
+    def to_dict(self) -> dict:
+        """What to store in a checkpoint: no head count that was not
+        recorded, so that it reads back as unknown."""
+        out = asdict(self)
+        if not self.heads_recorded:
+            out.pop('num_heads')
+        return out
+
+    def backbone_kwargs(self) -> dict:
+        """The ``SemanticMIMViT`` settings this meta fixes: the one place a
+        checkpoint's meta becomes backbone arguments."""
+        return dict(
+            arch=self.arch,
+            img_size=list(self.img_size),
+            patch_size=self.patch_size,
+            num_proxy_tokens=self.num_proxy_tokens,
+            layer_type=self.layer_type,
+            layer_scale_init_value=0.1 if self.layer_scale else 0.)
+
+    def mismatches(self, built: 'EncoderMeta') -> List[str]:
+        """Where this (a checkpoint's) encoder differs from ``built`` (see
+        :func:`meta_mismatches`)."""
+        return meta_mismatches(self.to_dict(), built)
+
+
+def recorded_meta(checkpoint: dict) -> dict:
+    """``meta['semanticmim_backbone']`` of a loaded checkpoint ({} if none).
+
+    Files written by earlier versions of ``extract_backbone.py`` carry a
+    guessed head count flagged ``num_heads_inferred``: that count is
+    dropped here, so it reads as unknown.
+    """
+    saved = dict((checkpoint.get('meta') or {}).get(META_KEY) or {})
+    if saved.pop('num_heads_inferred', False):
+        saved.pop('num_heads', None)
+    return saved
+
+
+def meta_mismatches(saved: dict, built: EncoderMeta) -> List[str]:
+    """Where a checkpoint's stored meta differs from the encoder a config
+    builds.
 
     Args:
-        saved (dict): The checkpoint's meta (:func:`read_meta`); a head count
-            that was only inferred is not held against the config.
-        built (dict): ``SemanticMIMViT.checkpoint_meta()`` of the model.
+        saved (dict): ``meta['semanticmim_backbone']`` of a checkpoint (or
+            :meth:`EncoderMeta.to_dict`): a field it does not record, such as
+            an unknown head count, is not held against the config.
+        built (EncoderMeta): ``SemanticMIMViT.checkpoint_meta()``.
 
     Returns:
         list[str]: One line per differing field, naming the config key to
@@ -35,12 +160,10 @@ def meta_mismatches(saved: dict, built: dict) -> List[str]:
     """
     out = []
     for key, field in META_CONFIG_KEYS.items():
-        if key == 'num_heads' and saved.get('num_heads_inferred', False):
-            continue
-        if key in saved and key in built and saved[key] != built[key]:
+        if key in saved and saved[key] != getattr(built, key):
             out.append(f'the checkpoint has {key}={saved[key]!r} but the '
-                       f'config builds {key}={built[key]!r}: set {field} to '
-                       'match')
+                       f'config builds {key}={getattr(built, key)!r}: set '
+                       f'{field} to match')
     return out
 
 
@@ -54,56 +177,6 @@ def strip_prefix(state: Dict[str, torch.Tensor],
             if k.startswith(prefix)}
 
 
-def infer_meta(state: Dict[str, torch.Tensor]) -> dict:
-    """The encoder's settings read off its weights (for checkpoints that
-    carry no meta, e.g. converted or hand-made ones)."""
-    if 'proxy_tokens' not in state or 'pos_embed' not in state:
-        raise KeyError('no proxy_tokens / pos_embed')
-    num_layers = 1 + max(
-        int(k.split('.')[1]) for k in state if k.startswith('layers.'))
-    beit = 'layers.0.attn.q_bias' in state
-    embed_dims = int(state['pos_embed'].shape[-1])
-    num_proxy_tokens = int(state['proxy_tokens'].shape[1])
-    patch_size = int(state['patch_embed.projection.weight'].shape[-1])
-    side = round((state['pos_embed'].shape[1] - num_proxy_tokens)**0.5)
-    return dict(
-        num_proxy_tokens=num_proxy_tokens,
-        layer_type='beit' if beit else 'vit',
-        layer_scale='layers.0.gamma_1' in state,
-        embed_dims=embed_dims,
-        num_layers=num_layers,
-        # heads leave no trace in the weights: ViT's 64-wide heads
-        num_heads=max(1, embed_dims // 64),
-        feedforward_channels=int(
-            state['layers.0.ffn.layers.0.0.weight'].shape[0]),
-        patch_size=patch_size,
-        img_size=[side * patch_size] * 2,  # a square grid, if no meta says
-    )
-
-
-def read_meta(checkpoint: dict, state: Dict[str, torch.Tensor]) -> dict:
-    """The meta the checkpoint carries, completed from its weights."""
-    meta = infer_meta(state)
-    saved = (checkpoint.get('meta') or {}).get(META_KEY) or {}
-    meta.update(saved)
-    meta['num_heads_inferred'] = 'num_heads' not in saved
-    return meta
-
-
-#: Fields :func:`read_meta` derives rather than reads; never written.
-DERIVED_FIELDS = ('num_heads_inferred', )
-
-
-def stored_meta(meta: dict) -> dict:
-    """What to write of ``meta`` (:func:`read_meta`'s) into a checkpoint:
-    no derived flag, and no head count that was only guessed (so that it
-    reads back as guessed, not as recorded)."""
-    out = {k: v for k, v in meta.items() if k not in DERIVED_FIELDS}
-    if meta.get('num_heads_inferred', False):
-        out.pop('num_heads', None)
-    return out
-
-
 def guess_prefix(state: Dict[str, torch.Tensor]) -> Optional[str]:
     """``'backbone.'`` for a pre-training checkpoint, None for an encoder."""
     return 'backbone.' if 'backbone.pos_embed' in state else None
@@ -114,17 +187,42 @@ def guess_prefix(state: Dict[str, torch.Tensor]) -> Optional[str]:
 CLASSIFIER_PREFIXES = ('head.layers.head.', 'head.fc.')
 
 
+@dataclass
+class EncoderCheckpoint:
+    """The encoder a checkpoint file holds (:func:`load_encoder_checkpoint`).
+
+    Attributes:
+        path (str): The file.
+        state (dict): Encoder weights, no prefix.
+        meta (EncoderMeta): What the file records, completed from weights.
+        prefix (str, optional): Where the encoder's keys were.
+        head (dict, optional): ``weight``/``bias`` of the linear classifier
+            on the pooled feature, when the file has one.
+        full_state (dict): Every weight of the file (for checks of what
+            lies beside the encoder).
+        recorded (dict): What the file itself records of the encoder
+            (:func:`recorded_meta`; empty if nothing).
+    """
+    path: str
+    state: Dict[str, torch.Tensor]
+    meta: EncoderMeta
+    prefix: Optional[str]
+    head: Optional[Dict[str, torch.Tensor]]
+    full_state: Dict[str, torch.Tensor]
+    recorded: dict
+
+
 _GUESS = object()
 
 
-def load_encoder_checkpoint(path: str, prefix=_GUESS) -> dict:
-    """Read the SemanticMIM encoder held by any of our checkpoints.
+def load_encoder_checkpoint(path: str, prefix=_GUESS) -> EncoderCheckpoint:
+    """Read the SemanticMIM encoder held by any of our checkpoints, once.
 
     Pre-training (``backbone.*`` with the [MASK] embedding), extracted (no
     prefix) and fine-tuned / downstream (``backbone.*`` beside a head)
-    checkpoints all qualify. Loading goes through mmengine's
-    ``CheckpointLoader`` (local files, URLs) and the package's safe
-    ``torch.load`` (weights only), never executing code from the file.
+    checkpoints all qualify. The file is read by
+    :func:`mmsemanticmim.utils.read_checkpoint` (local files and URLs,
+    weights only), never executing code from it.
 
     Args:
         path (str): Checkpoint file or URL.
@@ -132,19 +230,17 @@ def load_encoder_checkpoint(path: str, prefix=_GUESS) -> dict:
             ``'backbone.'``; None: no prefix). Guessed when not given.
 
     Returns:
-        dict: ``state`` (encoder weights, no prefix), ``meta`` (see
-        :func:`read_meta`), ``prefix`` and ``head`` (the linear classifier's
-        ``weight``/``bias`` when the checkpoint has one, else None).
+        EncoderCheckpoint: weights, meta, prefix and classifier.
 
     Raises:
         ValueError: The file cannot be read (``CorruptCheckpointError``) or
             holds no SemanticMIM encoder; the message names the file.
     """
-    from mmengine.runner.checkpoint import CheckpointLoader
+    from mmsemanticmim.utils.checkpoint_file import read_checkpoint
 
     # an empty, truncated or foreign file raises CorruptCheckpointError and
     # a code-carrying one UnsafeCheckpointError, each naming the file
-    ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    ckpt = read_checkpoint(path)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'{path} holds no state dict.')
@@ -155,7 +251,7 @@ def load_encoder_checkpoint(path: str, prefix=_GUESS) -> dict:
     prefix = guess_prefix(state) if guessed else prefix
     encoder = strip_prefix(state, prefix)
     try:
-        meta = read_meta(ckpt, encoder)
+        meta = EncoderMeta.from_checkpoint(ckpt, encoder)
     except (KeyError, ValueError, AttributeError):
         where = ('with or without the \'backbone.\' prefix' if guessed else
                  f"under prefix {prefix!r}. For a pre-training checkpoint "
@@ -168,10 +264,58 @@ def load_encoder_checkpoint(path: str, prefix=_GUESS) -> dict:
     for p in CLASSIFIER_PREFIXES:
         if p + 'weight' in state:
             head = dict(weight=state[p + 'weight'], bias=state[p + 'bias'])
-    if head is not None and any(k.startswith('head.layers.pre_logits')
-                                for k in state):
+    return EncoderCheckpoint(path=path, state=encoder, meta=meta,
+                             prefix=prefix, head=head, full_state=state,
+                             recorded=recorded_meta(ckpt))
+
+
+def extract_encoder(src: str, dst: str) -> EncoderMeta:
+    """Write the encoder of the pre-training checkpoint ``src`` to ``dst``
+    (``backbone.*`` without the prefix and the [MASK] embedding, with its
+    meta), for ``init_cfg=dict(type='Pretrained', checkpoint=dst)``.
+
+    Args:
+        src (str): A SemanticMIM pre-training checkpoint.
+        dst (str): The output; never ``src``.
+
+    Returns:
+        EncoderMeta: The encoder's meta, as written.
+
+    Raises:
+        ValueError: ``src`` is not a SemanticMIM pre-training checkpoint
+            (nothing is written).
+    """
+    import os.path as osp
+
+    from mmsemanticmim.utils.checkpoint_file import read_checkpoint
+    from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
+                                                  written_atomically)
+    from ..reference_checkpoint import CONVERTER_HINT, is_reference_state
+    refuse_overwriting_input([dst], [src])
+    ckpt = read_checkpoint(src)
+    state = ckpt.get('state_dict') if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{src} has no state_dict: not an mmengine '
+                         'checkpoint.')
+    if is_reference_state(state):
+        raise ValueError(f'{src}: {CONVERTER_HINT}; then extract from OUT '
+                         '(or convert with --backbone-only).')
+    backbone = strip_prefix(state, 'backbone.')
+    is_pretrain = 'mask_token' in backbone and any(
+        k.startswith(('neck.', 'head.')) for k in state)
+    try:
+        meta = EncoderMeta.from_checkpoint(ckpt, backbone)
+    except (KeyError, ValueError):
+        is_pretrain = False
+    if not is_pretrain:
         raise ValueError(
-            f'{path}: the classifier has a hidden pre-logits layer, which '
-            "timm's linear head cannot hold; convert a copy without the "
-            "'head.*' keys (the encoder alone).")
-    return dict(state=encoder, meta=meta, prefix=prefix, head=head)
+            f'{src} is not a SemanticMIM pre-training checkpoint (it needs '
+            'backbone.proxy_tokens, backbone.pos_embed, backbone.mask_token '
+            'and the reconstruction side). Nothing written.')
+    backbone.pop('mask_token')
+    out = dict(
+        meta={META_KEY: meta.to_dict(), 'source': osp.basename(src)},
+        state_dict=backbone)
+    with written_atomically(dst) as tmp:
+        torch.save(out, tmp)
+    return meta

@@ -17,8 +17,8 @@ from mmsemanticmim.registry import MODELS
 from mmsemanticmim.utils.torch_features import is_exporting
 from ..utils import (LAYER_TYPES, ProxyTransformerLayer, gather_tokens,
                      mask_to_indices)
-from .checkpoint_meta import (META_KEY, load_encoder_checkpoint,
-                              meta_mismatches)
+from .checkpoint_meta import (META_KEY, EncoderCheckpoint, EncoderMeta,
+                              load_encoder_checkpoint)
 
 
 def _pretrained_cfg(init_cfg) -> Optional[dict]:
@@ -107,14 +107,18 @@ class SemanticMIMViT(BaseBackbone):
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = self._parse_arch(arch)
+        # the Pretrained checkpoint, once read (for None settings), until
+        # init_weights loads it: one read of the file per process
+        self._pretrained: Optional[EncoderCheckpoint] = None
         if None in (num_proxy_tokens, layer_type, layer_scale_init_value):
-            meta = self._meta_from_init_cfg()
+            self._pretrained = self._read_pretrained(required=True)
+            settings = self._pretrained.meta.backbone_kwargs()
             if num_proxy_tokens is None:
-                num_proxy_tokens = meta['num_proxy_tokens']
+                num_proxy_tokens = settings['num_proxy_tokens']
             if layer_type is None:
-                layer_type = meta['layer_type']
+                layer_type = settings['layer_type']
             if layer_scale_init_value is None:
-                layer_scale_init_value = 0.1 if meta['layer_scale'] else 0.
+                layer_scale_init_value = settings['layer_scale_init_value']
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
 
@@ -138,6 +142,7 @@ class SemanticMIMViT(BaseBackbone):
         self.patch_size = patch_size
         self.num_proxy_tokens = num_proxy_tokens
         self.layer_type = layer_type
+        self.layer_scale_init_value = layer_scale_init_value
         self.out_type = out_type
         self.final_norm = final_norm
         self.interpolate_mode = interpolate_mode
@@ -188,6 +193,10 @@ class SemanticMIMViT(BaseBackbone):
             self.ln2 = build_norm_layer(norm_cfg, self.embed_dims)
         if frozen_stages > 0:
             self._freeze_stages()
+        # every loader (init_cfg, load_from, mmseg / mmdet) gets the
+        # position embedding resized to this grid, as mmpretrain's
+        # VisionTransformer does
+        self._register_load_state_dict_pre_hook(self._resize_pos_embed_hook)
 
     def _parse_arch(self, arch: Union[str, dict]) -> dict:
         if isinstance(arch, str):
@@ -209,10 +218,10 @@ class SemanticMIMViT(BaseBackbone):
         return self.ln1
 
     # ------------------------------------------------------------- init ---
-    def checkpoint_meta(self) -> dict:
+    def checkpoint_meta(self) -> EncoderMeta:
         """What a checkpoint must say for a downstream config to rebuild
         this encoder (stored under ``meta['semanticmim_backbone']``)."""
-        return dict(
+        return EncoderMeta(
             num_proxy_tokens=self.num_proxy_tokens,
             layer_type=self.layer_type,
             layer_scale=self.layers[0].gamma_1 is not None,
@@ -229,65 +238,82 @@ class SemanticMIMViT(BaseBackbone):
         rebuilt from its meta and loaded; ``overrides`` (e.g. ``img_size``,
         ``out_type``) change the rest of the construction."""
         info = load_encoder_checkpoint(path)
-        meta, prefix = info['meta'], info['prefix']
-        if meta['num_heads_inferred'] and 'arch' not in overrides:
+        meta = info.meta
+        if not meta.heads_recorded and 'arch' not in overrides:
             warnings.warn(
                 f'{path} does not record its number of heads (no '
                 f'meta[{META_KEY!r}]); assuming 64-wide heads, '
-                f"{meta['num_heads']} of them. Pass arch=dict(...) if "
+                f'{meta.heads} of them. Pass arch=dict(...) if '
                 'that is wrong: the weights load either way.')
         kwargs = dict(
-            arch={k: meta[k] for k in ('embed_dims', 'num_layers',
-                                       'num_heads', 'feedforward_channels')},
-            img_size=meta['img_size'],
-            patch_size=meta['patch_size'],
-            num_proxy_tokens=meta['num_proxy_tokens'],
-            layer_type=meta['layer_type'],
-            layer_scale_init_value=0.1 if meta['layer_scale'] else 0.,
-            init_cfg=dict(type='Pretrained', checkpoint=path, prefix=prefix))
+            meta.backbone_kwargs(),
+            init_cfg=dict(type='Pretrained', checkpoint=path,
+                          prefix=info.prefix))
         kwargs.update(overrides)
         encoder = cls(**kwargs)
+        encoder._pretrained = info  # read once
         encoder.init_weights()
         return encoder
 
-    def _meta_from_init_cfg(self) -> dict:
+    def _read_pretrained(self, required: bool = False
+                         ) -> Optional[EncoderCheckpoint]:
+        """The ``Pretrained`` checkpoint of ``init_cfg``, read once."""
         cfg = _pretrained_cfg(self.init_cfg)
         if cfg is None:
-            raise ValueError(
-                'num_proxy_tokens / layer_type / layer_scale_init_value=None '
-                'read their value from the checkpoint, but init_cfg has no '
-                "dict(type='Pretrained', checkpoint=...): give the values or "
-                'the checkpoint.')
-        meta, _ = self._read_checkpoint(cfg)
-        return meta
+            if required:
+                raise ValueError(
+                    'num_proxy_tokens / layer_type / layer_scale_init_value'
+                    '=None read their value from the checkpoint, but '
+                    "init_cfg has no dict(type='Pretrained', checkpoint=...)"
+                    ': give the values or the checkpoint.')
+            return None
+        if self._pretrained is None:
+            self._pretrained = load_encoder_checkpoint(
+                cfg['checkpoint'], cfg.get('prefix', None))
+        return self._pretrained
 
-    @staticmethod
-    def _read_checkpoint(cfg: dict):
-        info = load_encoder_checkpoint(cfg['checkpoint'],
-                                       cfg.get('prefix', None))
-        return info['meta'], info['state']
+    def _resize_pos_embed_hook(self, state_dict, prefix, *args,
+                               **kwargs) -> None:
+        """State-dict pre-hook: a ``pos_embed`` of another grid is resized
+        (bicubic on the patch slots, proxies kept) to this encoder's. The
+        source grid is the one recorded by the checkpoint being loaded
+        through ``init_cfg``, else taken as square."""
+        key = prefix + 'pos_embed'
+        pos = state_dict.get(key)
+        if pos is None or pos.shape == self.pos_embed.shape or \
+                pos.dim() != 3 or pos.shape[-1] != self.embed_dims:
+            return
+        Np = self.num_proxy_tokens
+        slots = pos.shape[1] - Np
+        info = self._pretrained
+        grid = None
+        if info is not None:
+            grid = [s // info.meta.patch_size for s in info.meta.img_size]
+        if grid is None or grid[0] * grid[1] != slots:
+            side = round(slots**0.5)
+            if side * side != slots:
+                return  # not a grid of ours: load_state_dict names it
+            grid = [side, side]
+        state_dict[key] = resize_pos_embed(pos, grid, self.patch_resolution,
+                                           self.interpolate_mode, Np)
 
-    def _load_pretrained(self, cfg: dict) -> None:
+    def _load_pretrained(self) -> None:
         """Strict loading with errors that name the config key to change."""
-        path = cfg['checkpoint']
-        meta, state = self._read_checkpoint(cfg)
-        problems = meta_mismatches(meta, self.checkpoint_meta())
+        info = self._read_pretrained()
+        path, state = info.path, dict(info.state)
+        problems = info.meta.mismatches(self.checkpoint_meta())
         if problems:
             raise ValueError(
                 f'Checkpoint {path} does not fit the backbone: '
                 + '; '.join(problems) + ' (num_proxy_tokens / layer_type / '
                 'layer_scale_init_value=None read it from the checkpoint).')
-        Np = self.num_proxy_tokens
-        pos = state['pos_embed']
-        if pos.shape != self.pos_embed.shape:
-            grid = [s // self.patch_size for s in meta['img_size']]
-            state['pos_embed'] = resize_pos_embed(
-                pos, grid, self.patch_resolution, self.interpolate_mode, Np)
         try:
             missing, unexpected = self.load_state_dict(state, strict=False)
         except RuntimeError as e:
             raise ValueError(f'Checkpoint {path} does not fit the backbone: '
                              f'{e}') from None
+        finally:
+            self._pretrained = None  # loaded: free the weights
         # ln2 pools downstream features and is new; the [MASK] embedding
         # stays behind with the reconstruction side; with final_norm=False
         # the pooling norm replaces the pre-training final norm.
@@ -302,9 +328,8 @@ class SemanticMIMViT(BaseBackbone):
                 f'{missing[:8]}, unexpected {unexpected[:8]}.')
 
     def init_weights(self) -> None:
-        pretrained = _pretrained_cfg(self.init_cfg)
-        if pretrained is not None:
-            self._load_pretrained(pretrained)
+        if _is_pretrained(self.init_cfg):
+            self._load_pretrained()
             self._is_init = True
             return
         super().init_weights()

@@ -18,7 +18,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 from mmpretrain.models.utils import resize_pos_embed
 
-from .checkpoint_meta import infer_meta
+from .checkpoint_meta import EncoderMeta
 
 #: timm entry point named in the exported arguments; every architecture
 #: argument is overridden, so its own defaults do not matter.
@@ -71,7 +71,7 @@ def _mlp_ratio(embed_dims: int, ffn: int) -> float:
 
 def encoder_to_timm(
     state: Dict[str, torch.Tensor],
-    meta: dict,
+    meta: EncoderMeta,
     img_size: Optional[Sequence[int]] = None,
     drop_pooling_norm: bool = False,
     head: Optional[Dict[str, torch.Tensor]] = None,
@@ -82,7 +82,7 @@ def encoder_to_timm(
     Args:
         state (dict): Encoder weights, no prefix (``mask_token`` allowed and
             dropped: it belongs to the reconstruction side).
-        meta (dict): The encoder's meta (:func:`read_meta`).
+        meta (EncoderMeta): The encoder's meta.
         img_size (Sequence[int], optional): (H, W) the timm model is built
             for; the position embedding is resized with the encoder's own
             runtime resizing, so timm at this size equals ours at this size.
@@ -99,8 +99,8 @@ def encoder_to_timm(
     """
     state = dict(state)
     state.pop('mask_token', None)
-    D, L = meta['embed_dims'], meta['num_layers']
-    Np = meta['num_proxy_tokens']
+    D, L = meta.embed_dims, meta.num_layers
+    Np = meta.num_proxy_tokens
     has_ln1, has_ln2 = 'ln1.weight' in state, 'ln2.weight' in state
     if has_ln1 and has_ln2:
         if not drop_pooling_norm:
@@ -118,12 +118,12 @@ def encoder_to_timm(
         state.pop('ln2.bias')
         has_ln2 = False
 
-    grid = [s // meta['patch_size'] for s in meta['img_size']]
-    size = list(img_size) if img_size is not None else list(meta['img_size'])
-    if any(s % meta['patch_size'] for s in size):
+    grid = [s // meta.patch_size for s in meta.img_size]
+    size = list(img_size) if img_size is not None else list(meta.img_size)
+    if any(s % meta.patch_size for s in size):
         raise ConversionError(f'img_size {size} is not a multiple of the '
-                              f"patch size {meta['patch_size']}.")
-    new_grid = [s // meta['patch_size'] for s in size]
+                              f"patch size {meta.patch_size}.")
+    new_grid = [s // meta.patch_size for s in size]
     if new_grid != grid:
         state['pos_embed'] = resize_pos_embed(
             state['pos_embed'], grid, new_grid, 'bicubic', Np)
@@ -156,13 +156,13 @@ def encoder_to_timm(
 
     args = dict(
         img_size=size,
-        patch_size=meta['patch_size'],
+        patch_size=meta.patch_size,
         embed_dim=D,
         depth=L,
-        num_heads=meta['num_heads'],
-        mlp_ratio=_mlp_ratio(D, meta['feedforward_channels']),
+        num_heads=meta.heads,
+        mlp_ratio=_mlp_ratio(D, meta.feedforward_channels),
         qkv_bias=True,
-        init_values=0.1 if meta['layer_scale'] else None,
+        init_values=0.1 if meta.layer_scale else None,
         class_token=False,
         reg_tokens=Np,
         no_embed_class=False,
@@ -297,10 +297,9 @@ def timm_to_encoder(
         raise ConversionError(
             f'{source}: no SemanticMIMViT counterpart for {sorted(t)[:8]}; '
             'nothing written.')
-    meta = infer_meta(state)
-    meta.update(
-        layer_type=layer_type,
-        num_heads=int(args.get('num_heads') or num_heads or
-                      max(1, D // 64)),
-        img_size=[g * patch for g in grid])
+    meta = EncoderMeta.from_state(state)
+    meta.layer_type = layer_type
+    meta.num_heads = int(args.get('num_heads') or num_heads or
+                         max(1, D // 64))
+    meta.img_size = [g * patch for g in grid]
     return state, meta, head

@@ -1,0 +1,110 @@
+"""Reading and writing the timm checkpoint files of our encoder (the
+library side of ``tools/model_converters/semanticmim_to_timm.py`` and
+``timm_to_semanticmim.py``)."""
+import json
+import os.path as osp
+
+import torch
+
+from mmsemanticmim.utils.checkpoint_file import read_checkpoint
+from mmsemanticmim.utils.output_files import (existing,
+                                              refuse_overwriting_input,
+                                              written_atomically)
+from .checkpoint_meta import META_KEY, load_encoder_checkpoint
+from .timm_interop import (IMAGENET_MEAN, IMAGENET_STD, TIMM_MODEL_NAME,
+                           encoder_to_timm, pretrained_cfg, timm_to_encoder)
+
+
+def json_path(weights: str) -> str:
+    """The arguments file written beside ``weights``."""
+    return osp.splitext(weights)[0] + '.json'
+
+
+def write_timm_checkpoint(src: str, dst: str, img_size=None, drop_pooling_norm=False,
+            mean=IMAGENET_MEAN, std=IMAGENET_STD) -> dict:
+    """Write ``dst`` (safetensors) and its json; returns the json dict."""
+    try:
+        from safetensors.torch import save_file
+    except ImportError:
+        raise ImportError('safetensors is missing: pip install '
+                          'safetensors (or pip install -e .[optional])')
+    refuse_overwriting_input([dst, json_path(dst)], [src])
+    ckpt = load_encoder_checkpoint(src)
+    if ckpt.head is not None and any(
+            k.startswith('head.layers.pre_logits') for k in ckpt.full_state):
+        raise ValueError(
+            f'{src}: the classifier has a hidden pre-logits layer, which '
+            "timm's linear head cannot hold; convert a copy without the "
+            "'head.*' keys (the encoder alone).")
+    if not ckpt.meta.heads_recorded:
+        print(f'warning: {src} does not record its head count; assuming '
+              f'{ckpt.meta.heads} heads of 64 channels.')
+    if img_size is not None and len(img_size) == 1:
+        img_size = [img_size[0]] * 2
+    tstate, args = encoder_to_timm(
+        ckpt.state, ckpt.meta, img_size=img_size,
+        drop_pooling_norm=drop_pooling_norm, head=ckpt.head, source=src)
+    cfg = dict(
+        model_name=TIMM_MODEL_NAME,
+        model_args=args,
+        pretrained_cfg=pretrained_cfg(args, mean, std),
+        **{META_KEY: dict(ckpt.meta.to_dict(), num_heads=ckpt.meta.heads)})
+    with written_atomically(dst) as tmp:
+        save_file(tstate, tmp, metadata={'timm_config': json.dumps(cfg)})
+    with written_atomically(json_path(dst)) as tmp, open(tmp, 'w') as f:
+        json.dump(cfg, f, indent=2)
+    return cfg
+
+
+def read_timm(path: str):
+    """The timm state dict in ``path`` and our exporter's config, if any."""
+    cfg = None
+    if path.endswith('.safetensors'):
+        try:
+            from safetensors import safe_open
+        except ImportError:
+            raise ImportError('safetensors is missing: pip install '
+                              'safetensors')
+        try:
+            with safe_open(path, framework='pt') as f:
+                state = {k: f.get_tensor(k) for k in f.keys()}
+                saved = (f.metadata() or {}).get('timm_config')
+        except Exception as e:
+            raise ValueError(f'{path} cannot be read as safetensors '
+                             f'({type(e).__name__}: {e})') from None
+        cfg = json.loads(saved) if saved else None
+    else:
+        state = read_checkpoint(path)  # errors name the path
+        for key in ('state_dict', 'model', 'module'):
+            if isinstance(state, dict) and isinstance(state.get(key), dict):
+                state = state[key]
+    beside = osp.splitext(path)[0] + '.json'
+    if osp.exists(beside):
+        with open(beside) as f:
+            cfg = json.load(f)
+    if not isinstance(state, dict):
+        raise ValueError(f'{path} holds no state dict.')
+    return state, cfg
+
+
+def read_timm_checkpoint(src: str, dst: str, layer_type=None, num_heads=None) -> dict:
+    """Write ``dst``; returns the encoder meta."""
+    refuse_overwriting_input(
+        [dst], [src, existing(osp.splitext(src)[0] + '.json')])
+    state, cfg = read_timm(src)
+    cfg = cfg or {}
+    layer_type = layer_type or (cfg.get(META_KEY) or {}).get('layer_type')
+    enc, meta, head = timm_to_encoder(
+        state, cfg.get('model_args'), layer_type=layer_type,
+        num_heads=num_heads, source=src)
+    meta = meta.to_dict()
+    if not cfg.get('model_args') and num_heads is None:
+        print(f'warning: {src} does not record its head count; assuming '
+              f"{meta['num_heads']} heads of 64 channels (--num-heads).")
+    if head is not None:
+        print(f"note: the classifier ({head['weight'].shape[0]} classes) is "
+              'not part of the encoder and is left out.')
+    with written_atomically(dst) as tmp:
+        torch.save(dict(meta={META_KEY: meta, 'source': osp.basename(src)},
+                        state_dict=enc), tmp)
+    return meta
