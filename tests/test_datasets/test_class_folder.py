@@ -10,7 +10,6 @@ import pytest
 
 from helpers import REPO
 
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
 
 
 def _write_idx(path, array, magic):
@@ -36,7 +35,10 @@ def fake_fashion(tmp_path):
 
 def test_fashion_mnist_converter(fake_fashion, tmp_path):
     import cv2
-    from fashion_mnist_to_folder import FOLDERS, convert
+    from mmsemanticmim.datasets.digit_folders import \
+        FASHION_FOLDERS as FOLDERS
+    from mmsemanticmim.datasets.digit_folders import \
+        write_fashion_mnist as convert
 
     from mmsemanticmim.datasets.class_folder import describe_class_folder
     out = str(tmp_path / 'out')
@@ -70,7 +72,9 @@ def test_fashion_mnist_converter(fake_fashion, tmp_path):
 
 def test_fashion_mnist_converter_refuses_bad_sources(fake_fashion,
                                                      tmp_path):
-    from fashion_mnist_to_folder import convert, read_idx
+    from mmsemanticmim.datasets.digit_folders import read_idx
+    from mmsemanticmim.datasets.digit_folders import \
+        write_fashion_mnist as convert
     with pytest.raises(FileNotFoundError, match='apt-get install '
                        'dataset-fashion-mnist'):
         convert(str(tmp_path / 'o'), str(tmp_path / 'missing'))

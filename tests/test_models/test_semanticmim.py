@@ -60,9 +60,8 @@ def samples(mask_dicts):
 
 def reconstruct(model, x, mask, pred_mask=None):
     enc = model.backbone(x, mask, pred_mask, model.bottleneck)
-    out = enc.mask_tokens
-    if model.bottleneck:
-        out = model.neck(enc.proxy_states, out)
+    out = model.neck(enc.proxy_states, enc.mask_queries) \
+        if model.bottleneck else enc.mask_outputs
     return enc, model.backbone.ln1(out)
 
 
@@ -74,7 +73,7 @@ def test_shapes(layer_type):
     enc, out = reconstruct(model, x, mask)
     assert len(enc.proxy_states) == 3
     assert enc.proxy_states[0].shape == (2, 4, 48)
-    assert enc.mask_tokens.shape == (2, 12, 48)
+    assert enc.mask_queries.shape == (2, 12, 48)
     assert out.shape == (2, 12, 48)
     assert enc.pred_index.shape == (2, 12)
     assert (torch.gather(mask.flatten(1), 1, enc.pred_index) == 1).all()
@@ -89,7 +88,7 @@ def test_mask_tokens_see_the_image_only_through_the_proxies():
     enc, out = reconstruct(model, x, mask)
     # With the proxy path cut, nothing of the image reaches [MASK].
     cut = model.neck(tuple(p.detach() for p in enc.proxy_states),
-                     enc.mask_tokens)
+                     enc.mask_queries)
     assert torch.autograd.grad(cut.sum(), x, allow_unused=True)[0] is None
     # Through the proxies, visible pixels do reach it ...
     grad = torch.autograd.grad(out.sum(), x)[0]
@@ -341,4 +340,40 @@ def test_neck_depth_must_match_encoder():
     enc = model.backbone(torch.randn(1, 3, 32, 32),
                          masks(1, 0.5)[0]['mask'][None])
     with pytest.raises(ValueError, match='same arch as the backbone'):
-        model.neck(enc.proxy_states[:2], enc.mask_tokens)
+        model.neck(enc.proxy_states[:2], enc.mask_queries)
+
+
+@pytest.mark.parametrize('layer_type', ['vit', 'beit'])
+def test_neck_follows_the_backbone(layer_type):
+    """A neck config without arch / layer type / layer scale builds the
+    stack of the backbone's; a given arch of another depth or width fails
+    at build time, naming the key."""
+    import copy
+    scale = 0.1 if layer_type == 'beit' else 0.
+    backbone = dict(type='SemanticMIMPretrainViT', arch=TINY, img_size=32,
+                    patch_size=8, num_proxy_tokens=4, layer_type=layer_type,
+                    layer_scale_init_value=scale)
+    cfg = dict(
+        type='SemanticMIM', backbone=backbone,
+        neck=dict(type='ProxyReconstructionNeck'),
+        head=dict(type='MaskedRegressionHead',
+                  predictor=dict(type='LinearNeck', in_channels=48,
+                                 out_channels=108, norm_cfg=None),
+                  loss=dict(type='PixelReconstructionLoss', criterion='L2')),
+        target_generator=dict(type='PatchHOGGenerator', pool=4,
+                              gaussian_window=8, patch_size=8))
+    torch.manual_seed(0)
+    derived = MODELS.build(copy.deepcopy(cfg))
+    torch.manual_seed(0)
+    explicit = tiny_model(layer_type)
+    assert derived.neck.num_layers == TINY['num_layers']
+    assert derived.neck.layer_type == layer_type
+    assert (derived.neck.layers[0].gamma_1 is None) == (scale == 0)
+    assert {k: v.shape for k, v in derived.neck.state_dict().items()} == \
+        {k: v.shape for k, v in explicit.neck.state_dict().items()}
+    for deeper in (dict(TINY, num_layers=TINY['num_layers'] + 1),
+                   dict(TINY, embed_dims=64)):
+        bad = copy.deepcopy(cfg)
+        bad['neck']['arch'] = deeper
+        with pytest.raises(ValueError, match='model.neck.arch'):
+            MODELS.build(bad)

@@ -263,13 +263,13 @@ def profile_parts(target: str, args) -> None:
     opt = like_for_like_optimizer(model, args.device)
     enc = model.backbone(images, mask, None, True)
     states = [s.detach().requires_grad_() for s in enc.proxy_states]
-    queries = enc.mask_tokens.detach().requires_grad_()
+    queries = enc.mask_queries.detach().requires_grad_()
     latent = model.neck(states, queries).detach().requires_grad_()
 
     def encoder():
         out = model.backbone(images, mask, None, True)
         torch.autograd.backward(
-            [s.sum() for s in out.proxy_states] + [out.mask_tokens.sum()])
+            [s.sum() for s in out.proxy_states] + [out.mask_queries.sum()])
 
     def stack():
         model.neck(states, queries).sum().backward()

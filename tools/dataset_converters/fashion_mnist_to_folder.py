@@ -20,69 +20,9 @@ Usage: python tools/dataset_converters/fashion_mnist_to_folder.py [OUT]
 (--num-train 0 / --num-val 0: every image of that file.)
 """
 import argparse
-import gzip
-import os.path as osp
-from typing import Tuple
 
-import numpy as np
-
-from mmsemanticmim.datasets.class_folder import write_class_folder
-
-DEBIAN_DIR = '/usr/share/datasets/fashion-mnist'
-CLASSES = ('T-shirt_top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
-           'Shirt', 'Sneaker', 'Bag', 'Ankle_boot')
-# folder names sort in label order, as CustomDataset numbers them
-FOLDERS = tuple(f'{i}-{name}' for i, name in enumerate(CLASSES))
-
-
-def read_idx(path: str, magic: int) -> np.ndarray:
-    """An idx file (LeCun's MNIST format, gzipped) as a uint8 array."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'{path} not found: apt-get install dataset-fashion-mnist, or '
-            'give --source the folder holding the four *-ubyte.gz files')
-    with gzip.open(path, 'rb') as f:
-        data = f.read()
-    found = int.from_bytes(data[:4], 'big')
-    if found != magic:
-        raise ValueError(f'{path}: idx magic {found}, expected {magic}; '
-                         'is it a Fashion-MNIST idx file?')
-    ndim = magic & 0xFF
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big')
-                  for i in range(ndim))
-    body = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(shape)):
-        raise ValueError(f'{path}: {body.size} values for shape {shape}; '
-                         'the file is truncated')
-    return body.reshape(shape)
-
-
-def load(source: str, kind: str) -> Tuple[np.ndarray, np.ndarray]:
-    """Images (N, 28, 28) and labels (N, ) of ``train`` or ``t10k``."""
-    images = read_idx(osp.join(source, f'{kind}-images-idx3-ubyte.gz'),
-                      2051)
-    labels = read_idx(osp.join(source, f'{kind}-labels-idx1-ubyte.gz'),
-                      2049)
-    if len(images) != len(labels) or labels.max() >= len(CLASSES):
-        raise ValueError(f'{source}: {kind} images and labels do not match')
-    return images, labels
-
-
-def convert(out_dir: str, source: str = DEBIAN_DIR, num_train: int = 4000,
-            num_val: int = 1000, seed: int = 0) -> dict:
-    """Write the folder tree and return the image count of each split."""
-    rng = np.random.RandomState(seed)
-    splits = {}
-    for split, kind, num in (('train', 'train', num_train),
-                             ('val', 't10k', num_val)):
-        images, labels = load(source, kind)
-        if num > len(labels):
-            raise ValueError(f'{split}: {num} images asked, the {kind} file '
-                             f'holds {len(labels)}')
-        keep = rng.permutation(len(labels))[:num] if num else slice(None)
-        splits[split] = (images[keep], labels[keep])
-    return write_class_folder(out_dir, splits, FOLDERS, 'Fashion-MNIST',
-                              f"{source} (Debian's dataset-fashion-mnist)")
+from mmsemanticmim.datasets.digit_folders import (DEBIAN_DIR,
+                                                 write_fashion_mnist)
 
 
 def main():
@@ -93,8 +33,8 @@ def main():
     parser.add_argument('--num-val', type=int, default=1000)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
-    counts = convert(args.out, args.source, args.num_train, args.num_val,
-                     args.seed)
+    counts = write_fashion_mnist(args.out, args.source, args.num_train,
+                                 args.num_val, args.seed)
     print(f'wrote {counts} images under {args.out}')
 
 

@@ -14,12 +14,8 @@ model = dict(
         layer_scale_init_value=0.1,
         drop_path_rate=0.1,
         final_norm=True),
-    neck=dict(
-        type='ProxyReconstructionNeck',
-        arch='base',
-        layer_type='beit',
-        layer_scale_init_value=0.1,
-        drop_path_rate=0.1),
+    # arch, layer type and layer scale follow the backbone's
+    neck=dict(type='ProxyReconstructionNeck', drop_path_rate=0.1),
     head=dict(
         type='MaskedTokenClsHead',
         embed_dims=768,

@@ -9,5 +9,4 @@ _base_ = './semanticmim-beit_vit-base-p16.py'
 model = dict(
     with_cp=True,
     backbone=dict(arch='huge', patch_size=14, layer_scale_init_value=1e-5),
-    neck=dict(arch='huge', layer_scale_init_value=1e-5),
     head=dict(embed_dims=1280))

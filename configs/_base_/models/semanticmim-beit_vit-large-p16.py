@@ -7,5 +7,4 @@ _base_ = './semanticmim-beit_vit-base-p16.py'
 
 model = dict(
     backbone=dict(arch='large', layer_scale_init_value=1e-5),
-    neck=dict(arch='large', layer_scale_init_value=1e-5),
     head=dict(embed_dims=1024))

@@ -13,11 +13,8 @@ model = dict(
         layer_type='vit',
         drop_path_rate=0.,
         final_norm=True),
-    neck=dict(
-        type='ProxyReconstructionNeck',
-        arch='base',
-        layer_type='vit',
-        drop_path_rate=0.),
+    # arch, layer type and layer scale follow the backbone's
+    neck=dict(type='ProxyReconstructionNeck', drop_path_rate=0.),
     head=dict(
         type='MaskedRegressionHead',
         predictor=dict(

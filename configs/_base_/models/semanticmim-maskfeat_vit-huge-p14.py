@@ -9,6 +9,5 @@ _base_ = './semanticmim-maskfeat_vit-base-p16.py'
 model = dict(
     with_cp=True,
     backbone=dict(arch='huge', patch_size=14, drop_path_rate=0.),
-    neck=dict(arch='huge', drop_path_rate=0.),
     head=dict(predictor=dict(in_channels=1280)),
     target_generator=dict(pool=7, gaussian_window=14, patch_size=14))

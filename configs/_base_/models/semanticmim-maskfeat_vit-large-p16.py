@@ -8,5 +8,4 @@ _base_ = './semanticmim-maskfeat_vit-base-p16.py'
 
 model = dict(
     backbone=dict(arch='large', drop_path_rate=0.),
-    neck=dict(arch='large', drop_path_rate=0.),
     head=dict(predictor=dict(in_channels=1024)))

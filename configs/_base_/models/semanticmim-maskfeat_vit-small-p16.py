@@ -6,5 +6,4 @@ _base_ = './semanticmim-maskfeat_vit-base-p16.py'
 
 model = dict(
     backbone=dict(arch='deit-small'),
-    neck=dict(arch='deit-small'),
     head=dict(predictor=dict(in_channels=384)))

@@ -13,7 +13,8 @@ model = dict(
         patch_size=4,
         num_proxy_tokens=4,
         layer_type='vit'),
-    neck=dict(type='ProxyReconstructionNeck', arch=_tiny, layer_type='vit'),
+    # arch, layer type and layer scale follow the backbone's
+    neck=dict(type='ProxyReconstructionNeck'),
     head=dict(
         type='MaskedRegressionHead',
         predictor=dict(

@@ -5,7 +5,6 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks.transformer import PatchEmbed
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
@@ -16,7 +15,8 @@ from mmpretrain.models.utils import (build_norm_layer, resize_pos_embed,
 from mmsemanticmim.registry import MODELS
 from mmsemanticmim.utils.torch_features import is_exporting
 from ..utils import (LAYER_TYPES, ProxyTransformerLayer, gather_tokens,
-                     mask_to_indices)
+                     init_linear_and_norm, mask_to_indices, parse_arch,
+                     run_layer)
 from .checkpoint_meta import (META_KEY, EncoderCheckpoint, EncoderMeta,
                               load_encoder_checkpoint)
 
@@ -106,7 +106,7 @@ class SemanticMIMViT(BaseBackbone):
                  patch_cfg: dict = dict(),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.arch_settings = self._parse_arch(arch)
+        self.arch_settings = parse_arch(arch)
         # the Pretrained checkpoint, once read (for None settings), until
         # init_weights loads it: one read of the file per process
         self._pretrained: Optional[EncoderCheckpoint] = None
@@ -197,21 +197,6 @@ class SemanticMIMViT(BaseBackbone):
         # position embedding resized to this grid, as mmpretrain's
         # VisionTransformer does
         self._register_load_state_dict_pre_hook(self._resize_pos_embed_hook)
-
-    def _parse_arch(self, arch: Union[str, dict]) -> dict:
-        if isinstance(arch, str):
-            key = arch.lower()
-            if key not in self.arch_zoo:
-                raise ValueError(f'Unknown arch {arch!r}; choose from '
-                                 f'{sorted(set(self.arch_zoo))} or pass a '
-                                 'dict.')
-            return self.arch_zoo[key]
-        needed = {'embed_dims', 'num_layers', 'num_heads',
-                  'feedforward_channels'}
-        if not isinstance(arch, dict) or not needed <= set(arch):
-            raise ValueError(f'A custom arch must be a dict with keys '
-                             f'{sorted(needed)}, got {arch!r}')
-        return dict(arch)
 
     @property
     def norm1(self) -> nn.Module:
@@ -336,20 +321,10 @@ class SemanticMIMViT(BaseBackbone):
         trunc_normal_(self.pos_embed, std=.02)
         if self.num_proxy_tokens:
             trunc_normal_(self.proxy_tokens, std=.02)
-        self.apply(self._init_module)
+        self.apply(init_linear_and_norm)
         if self.layer_type == 'beit':
             for i, layer in enumerate(self.layers):
                 layer.rescale_init(i + 1)
-
-    @staticmethod
-    def _init_module(m: nn.Module) -> None:
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            trunc_normal_(m.weight, std=.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.LayerNorm):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
 
     # ----------------------------------------------------------- helpers ---
     def _embed(self, x: torch.Tensor):
@@ -384,9 +359,7 @@ class SemanticMIMViT(BaseBackbone):
         return torch.cat((self.pos_embed[:, :Np], grid), dim=1)
 
     def _run_layer(self, layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and self.training and x.requires_grad:
-            return cp.checkpoint(layer, x, use_reentrant=False)
-        return layer(x)
+        return run_layer(layer, x, checkpoint=self.with_cp and self.training)
 
     # ----------------------------------------------------------- forward ---
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -485,13 +458,17 @@ class MaskedEncoding(NamedTuple):
     Attributes:
         proxy_states (tuple[Tensor] | None): The [PROXY] tokens after each
             encoder layer, L tensors of (B, Np, D); None in baseline mode.
-        mask_tokens (Tensor): (B, K, D). With the bottleneck: the [MASK]
-            queries (mask embedding + position of each predicted patch).
-            Baseline: their outputs after the joint encoder (not normalised).
+        mask_queries (Tensor | None): (B, K, D) [MASK] queries (mask
+            embedding + position of each predicted patch) for the
+            reconstruction stack; None in baseline mode.
+        mask_outputs (Tensor | None): Baseline mode: (B, K, D) the [MASK]
+            tokens after the joint encoder (not normalised); None with the
+            bottleneck.
         pred_index (Tensor): (B, K) positions of the predicted patches.
     """
     proxy_states: Optional[Tuple[torch.Tensor, ...]]
-    mask_tokens: torch.Tensor
+    mask_queries: Optional[torch.Tensor]
+    mask_outputs: Optional[torch.Tensor]
     pred_index: torch.Tensor
 
 
@@ -563,10 +540,10 @@ class SemanticMIMPretrainViT(SemanticMIMViT):
             tokens = torch.cat((tokens, queries), dim=1)
             for layer in self.layers:
                 tokens = self._run_layer(layer, tokens)
-            return MaskedEncoding(None, tokens[:, -K:], pred_index)
+            return MaskedEncoding(None, None, tokens[:, -K:], pred_index)
 
         states = []
         for layer in self.layers:
             tokens = self._run_layer(layer, tokens)
             states.append(tokens[:, :Np])
-        return MaskedEncoding(tuple(states), queries, pred_index)
+        return MaskedEncoding(tuple(states), queries, None, pred_index)

@@ -3,13 +3,11 @@ from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import trunc_normal_
-from mmpretrain.models.backbones import VisionTransformer
 
 from mmsemanticmim.registry import MODELS
-from ..utils import LAYER_TYPES, ProxyTransformerLayer
+from ..utils import (LAYER_TYPES, ProxyTransformerLayer,
+                     init_linear_and_norm, parse_arch, run_layer)
 
 
 @MODELS.register_module()
@@ -25,8 +23,12 @@ class ProxyReconstructionNeck(BaseModule):
 
     Args:
         arch (str | dict): As the encoder's (width, depth, heads, FFN width).
-        layer_type (str): ``'vit'`` or ``'beit'``, as the encoder.
-        layer_scale_init_value (float): As the encoder.
+            In a :class:`SemanticMIM` model, None (or left out) takes the
+            backbone's; a standalone stack needs it.
+        layer_type (str, optional): ``'vit'`` or ``'beit'``, as the encoder
+            (None: the backbone's in a SemanticMIM model, else 'vit').
+        layer_scale_init_value (float, optional): As the encoder (None: the
+            backbone's in a SemanticMIM model, else 0).
         drop_rate (float): Dropout in the layers.
         drop_path_rate (float): Stochastic depth, linear over the layers (the
             encoder's schedule).
@@ -37,9 +39,9 @@ class ProxyReconstructionNeck(BaseModule):
     """
 
     def __init__(self,
-                 arch: Union[str, dict] = 'base',
-                 layer_type: str = 'vit',
-                 layer_scale_init_value: float = 0.,
+                 arch: Union[str, dict, None] = None,
+                 layer_type: Optional[str] = None,
+                 layer_scale_init_value: Optional[float] = None,
                  drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
@@ -47,10 +49,13 @@ class ProxyReconstructionNeck(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.with_cp = with_cp
-        if isinstance(arch, str):
-            if arch.lower() not in VisionTransformer.arch_zoo:
-                raise ValueError(f'Unknown arch {arch!r}')
-            arch = VisionTransformer.arch_zoo[arch.lower()]
+        if arch is None:
+            raise ValueError(
+                'ProxyReconstructionNeck needs arch (the encoder\'s); inside '
+                'a SemanticMIM model it is taken from the backbone.')
+        arch = parse_arch(arch)
+        layer_type = 'vit' if layer_type is None else layer_type
+        layer_scale_init_value = layer_scale_init_value or 0.
         if layer_type not in LAYER_TYPES:
             raise ValueError(f'layer_type must be one of {LAYER_TYPES}, got '
                              f'{layer_type!r}')
@@ -73,14 +78,8 @@ class ProxyReconstructionNeck(BaseModule):
         super().init_weights()
         if self.init_cfg is not None:
             return
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        for m in self.modules():  # pre-order, as the encoder's apply is not
+            init_linear_and_norm(m)
         if self.layer_type == 'beit':
             for i, layer in enumerate(self.layers):
                 layer.rescale_init(i + 1)
@@ -100,11 +99,8 @@ class ProxyReconstructionNeck(BaseModule):
                 f'The reconstruction stack has {self.num_layers} layers but '
                 f'got {len(proxy_states)} proxy states: give the neck the '
                 'same arch as the backbone.')
-        checkpoint = self.with_cp and self.training and torch.is_grad_enabled()
+        checkpoint = self.with_cp and self.training
         for layer, proxies in zip(self.layers, proxy_states):
-            if checkpoint:
-                mask_tokens = cp.checkpoint(
-                    layer, mask_tokens, proxies, use_reentrant=False)
-            else:
-                mask_tokens = layer(mask_tokens, prefix=proxies)
+            mask_tokens = run_layer(layer, mask_tokens, proxies,
+                                    checkpoint=checkpoint)
         return mask_tokens

@@ -8,6 +8,39 @@ from mmpretrain.structures import DataSample
 from mmsemanticmim.registry import MODELS
 
 
+#: Settings of the reconstruction stack that follow the encoder's.
+NECK_FROM_BACKBONE = ('arch', 'layer_type', 'layer_scale_init_value')
+
+
+def neck_settings(neck: dict, backbone) -> dict:
+    """``neck`` with what it leaves out (or None) taken from the built
+    ``backbone``: the stack has one layer per encoder layer at its width.
+
+    Raises:
+        ValueError: A given ``arch`` differs from the encoder's in width or
+            depth (the stack could not read the proxy states).
+    """
+    neck = dict(neck)
+    own = dict(arch=getattr(backbone, 'arch_settings', None),
+               layer_type=getattr(backbone, 'layer_type', None),
+               layer_scale_init_value=getattr(
+                   backbone, 'layer_scale_init_value', None))
+    for key in NECK_FROM_BACKBONE:
+        if neck.get(key) is None and own[key] is not None:
+            neck[key] = own[key]
+    if own['arch'] is not None and neck.get('arch') is not None:
+        from ..utils import parse_arch
+        given = parse_arch(neck['arch'])
+        for key in ('embed_dims', 'num_layers'):
+            if given[key] != own['arch'][key]:
+                raise ValueError(
+                    f'model.neck.arch has {key}={given[key]} but the backbone '
+                    f"has {own['arch'][key]}: the reconstruction stack needs "
+                    "one layer per encoder layer at the encoder's width; "
+                    'leave model.neck.arch out to use the backbone\'s.')
+    return neck
+
+
 @MODELS.register_module()
 class SemanticMIM(BaseSelfSupervisor):
     """Masked image modeling through a [PROXY] bottleneck.
@@ -26,7 +59,8 @@ class SemanticMIM(BaseSelfSupervisor):
     Args:
         backbone (dict): A :class:`SemanticMIMPretrainViT` config.
         neck (dict, optional): The reconstruction stack; required with the
-            bottleneck, forbidden without.
+            bottleneck, forbidden without. Its ``arch``, ``layer_type`` and
+            ``layer_scale_init_value`` default to the backbone's.
         head (dict): Prediction head with ``loss(feats, target, pred_index)``.
         target_generator (dict, optional): Builds per-patch targets from the
             target view (DALL-E tokens, HOG); None regresses the target view
@@ -59,6 +93,10 @@ class SemanticMIM(BaseSelfSupervisor):
                              'reconstruction stack: set model.neck=None.')
         if head is None:
             raise ValueError('model.head is required.')
+        if not isinstance(backbone, torch.nn.Module):
+            backbone = MODELS.build(backbone)
+        if isinstance(neck, dict):
+            neck = MODELS.build(neck_settings(neck, backbone))
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -116,9 +154,8 @@ class SemanticMIM(BaseSelfSupervisor):
             if 'pred_mask' in data_samples[0] else None
 
         enc = self.backbone(images, mask, pred_mask, self.bottleneck)
-        latent = enc.mask_tokens
-        if self.bottleneck:
-            latent = self.neck(enc.proxy_states, latent)
+        latent = self.neck(enc.proxy_states, enc.mask_queries) \
+            if self.bottleneck else enc.mask_outputs
         latent = self.backbone.ln1(latent)
 
         # targets in fp32 whatever the autocast state (also for generators
