@@ -4,6 +4,8 @@ from typing import Dict, List, Optional
 
 import torch
 
+from ..utils.layer_stack import ARCH_KEYS
+
 #: Key under ``checkpoint['meta']`` written by ``BackboneMetaHook`` and by
 #: ``tools/model_converters/extract_backbone.py``.
 META_KEY = 'semanticmim_backbone'
@@ -20,11 +22,6 @@ META_CONFIG_KEYS = {
     'feedforward_channels': 'model.backbone.arch',
     'patch_size': 'model.backbone.patch_size',
 }
-
-#: The arch fields, as ``SemanticMIMViT(arch=dict(...))`` takes them.
-ARCH_FIELDS = ('embed_dims', 'num_layers', 'num_heads',
-               'feedforward_channels')
-
 
 @dataclass
 class EncoderMeta:
@@ -102,7 +99,7 @@ class EncoderMeta:
     @property
     def arch(self) -> dict:
         """``arch=dict(...)`` of the backbone (64-wide heads if unknown)."""
-        arch = {k: getattr(self, k) for k in ARCH_FIELDS}
+        arch = {k: getattr(self, k) for k in ARCH_KEYS}
         arch['num_heads'] = self.heads
         return arch
 
