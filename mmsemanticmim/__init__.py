@@ -14,5 +14,29 @@ register_checkpoint_loaders()
 # Importing the package registers its modules (what ``custom_imports``
 # relies on in mmseg / mmdet configs).
 from . import datasets, engine, models  # noqa: E402,F401
+# Every registered component, by the name it is registered under. mmseg's and
+# mmdet's registries resolve ``type='mmsemanticmim.Name'`` by importing the
+# dotted name (mmengine's ``Registry.get`` falls back to
+# ``get_object_from_string`` for a scope that is not the root's direct
+# child; ours is mmpretrain's child), so these names are what their configs
+# can reach.
+from .datasets import (SemanticMIMMaskGenerator,  # noqa: E402
+                       StrictLoadImageFromFile)
+from .engine import (BackboneMetaHook, DeviceAdamW,  # noqa: E402
+                     DeviceAmpOptimWrapper, LayerDecayOptimWrapperConstructor,
+                     NonFiniteLossHook, ResumeGuardHook, SafeCheckpointHook,
+                     SafeFSDPStrategy)
+from .models import (MaskedRegressionHead, MaskedTokenClsHead,  # noqa: E402
+                     PatchHOGGenerator, PatchPixelTarget,
+                     ProxyReconstructionNeck, SemanticMIM,
+                     SemanticMIMPretrainViT, SemanticMIMViT, SimpleFPN)
 
-__all__ = ['__version__']
+__all__ = [
+    '__version__', 'SemanticMIMMaskGenerator', 'StrictLoadImageFromFile',
+    'BackboneMetaHook', 'DeviceAdamW', 'DeviceAmpOptimWrapper',
+    'LayerDecayOptimWrapperConstructor', 'NonFiniteLossHook',
+    'ResumeGuardHook', 'SafeCheckpointHook', 'SafeFSDPStrategy',
+    'MaskedRegressionHead', 'MaskedTokenClsHead', 'PatchHOGGenerator',
+    'PatchPixelTarget', 'ProxyReconstructionNeck', 'SemanticMIM',
+    'SemanticMIMPretrainViT', 'SemanticMIMViT', 'SimpleFPN'
+]

@@ -4,7 +4,10 @@ Each node is a child of mmpretrain's node of the same name, so a config with
 ``default_scope='mmsemanticmim'`` finds mmpretrain's components by their bare
 names (``LinearNeck``, ``HOGGenerator``, ...), while mmseg and mmdet configs
 reach ours as ``mmsemanticmim.Name`` once they import the package
-(``custom_imports=dict(imports=['mmsemanticmim'])``).
+(``custom_imports=dict(imports=['mmsemanticmim'])``). mmengine resolves that
+name by importing it (a scope that is not the root's direct child falls back
+to ``get_object_from_string``), which is why the package's top level exports
+every registered component.
 """
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry

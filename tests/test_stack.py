@@ -52,6 +52,59 @@ def test_our_modules_by_scoped_name_from_mmseg_and_mmdet():
         assert type(model).__name__ == 'SemanticMIMViT'
 
 
+def test_every_registered_name_resolves_from_mmseg_and_mmdet():
+    """``'mmsemanticmim.Name'`` reaches each of our registered components
+    from the other libraries' registry of the same kind, through stock
+    mmengine (the dotted-name import), with the same object."""
+    import mmdet.registry
+    import mmseg.registry
+
+    from mmsemanticmim import registry as ours
+    checked = 0
+    for node_name in ours.__all__:
+        node = getattr(ours, node_name)
+        for name, obj in node._module_dict.items():
+            if not name.isidentifier():  # 'DALL-E': pre-training only
+                continue
+            for library in (mmseg.registry, mmdet.registry):
+                theirs = getattr(library, node_name, None)
+                if theirs is None:
+                    continue
+                assert theirs.get(f'mmsemanticmim.{name}') is obj, \
+                    (library.__name__, node_name, name)
+                checked += 1
+    assert checked >= 30
+
+
+def test_import_patches_no_class_of_mmengine():
+    """Importing the package leaves mmengine's registry, runner, strategy
+    and checkpoint classes as they ship (their attributes, compared before
+    and after ``import mmsemanticmim`` in a fresh interpreter)."""
+    import subprocess
+    import sys
+    code = (
+        'from mmengine.registry import Registry\n'
+        'from mmengine.runner import Runner, CheckpointLoader\n'
+        'from mmengine._strategy import FSDPStrategy, DDPStrategy\n'
+        'import mmengine.dist as dist\n'
+        'classes = (Registry, Runner, CheckpointLoader, FSDPStrategy, '
+        'DDPStrategy)\n'
+        'before = [dict(vars(c)) for c in classes]\n'
+        'dist_before = dict(vars(dist))\n'
+        'import mmsemanticmim\n'
+        'for c, b in zip(classes, before):\n'
+        '    a = dict(vars(c))\n'
+        '    if c is CheckpointLoader:  # its documented scheme table\n'
+        '        a.pop("_schemes"); b.pop("_schemes")\n'
+        '    changed = [k for k in set(a) | set(b) if a.get(k) is not '
+        'b.get(k)]\n'
+        '    assert not changed, (c.__name__, changed)\n'
+        'assert all(vars(dist)[k] is v for k, v in dist_before.items())\n')
+    run = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
 def _vit_backbone(out_indices):
     return dict(
         type='mmpretrain.VisionTransformer',

@@ -63,36 +63,6 @@ def _mmpretrain_multimodal_switch() -> None:
     sys.modules[name] = module
 
 
-def _find_nested_scopes() -> None:
-    """Let ``'mmsemanticmim.Name'`` resolve from mmseg's / mmdet's registries.
-
-    mmengine's ``Registry.get`` resolves a scoped key only when the scope is
-    the root's direct child (mmengine/registry/registry.py, ``get``), while
-    ``switch_scope_and_registry`` finds nested scopes by depth-first search
-    (``_search_child``). OpenMMLab's own scopes are all direct children, so
-    upstream never meets it (no upstream issue); ours is a child of
-    mmpretrain's. When the stock lookup finds nothing, search the tree the
-    way ``_search_child`` does.
-    """
-    from mmengine.registry import Registry
-    if getattr(Registry.get, '_mmsemanticmim', False):
-        return
-    stock_get = Registry.get
-
-    def get(self, key):
-        obj = stock_get(self, key)
-        if obj is None and isinstance(key, str) and '.' in key:
-            scope, real_key = Registry.split_scope_key(key)
-            node = self._get_root_registry()._search_child(scope)
-            if node is not None and node is not self:
-                obj = node.get(real_key)
-        return obj
-
-    get._mmsemanticmim = True
-    get.__doc__ = stock_get.__doc__
-    Registry.get = get
-
-
 def apply() -> None:
     """Apply every workaround once; later calls do nothing."""
     global _applied
@@ -101,7 +71,6 @@ def apply() -> None:
     _applied = True
     guard()  # torchvision_guard.py (pytorch/vision#9085)
     _mmpretrain_multimodal_switch()
-    _find_nested_scopes()
     # setuptools < 81 is pinned because mmcv's build imports pkg_resources;
     # mmengine imports it at runtime too and setuptools warns on every import
     # (pypa/setuptools#4869). The warning is about the future, not this stack.
