@@ -69,6 +69,37 @@ def test_eight_proxies_load_into_eight(eight_proxy_checkpoint):
     assert auto.num_proxy_tokens == 8 and auto.layer_type == 'vit'
 
 
+def test_evaluation_reads_the_meta_without_the_weights(
+        eight_proxy_checkpoint, monkeypatch):
+    """test.py fills ``None`` encoder settings from the checkpoint under
+    test, then the runner loads it: the first read maps the tensors (where
+    torch can), so the weights are read once."""
+    import inspect
+
+    from mmengine.config import Config
+
+    from mmsemanticmim.engine import backbone_from_checkpoint
+    path, _ = eight_proxy_checkpoint
+    calls = []
+    stock = torch.load
+
+    def load(*args, **kwargs):
+        calls.append(kwargs)
+        return stock(*args, **kwargs)
+
+    monkeypatch.setattr(torch, 'load', load)
+    cfg = Config(dict(model=dict(backbone=dict(
+        type='SemanticMIMViT', num_proxy_tokens=None, layer_type=None,
+        layer_scale_init_value=None, init_cfg=dict(type='Pretrained')))))
+    assert backbone_from_checkpoint(cfg, path)
+    assert cfg.model.backbone.num_proxy_tokens == 8
+    assert cfg.model.backbone.init_cfg is None
+    assert len(calls) == 1 and calls[0]['weights_only'] is True
+    mapped = 'mmap' in inspect.signature(
+        torch.serialization.load).parameters
+    assert calls[0].get('mmap', False) is mapped
+
+
 def test_eight_proxies_into_one_fails_with_the_fix(eight_proxy_checkpoint):
     path, _ = eight_proxy_checkpoint
     bb = backbone(path, num_proxy_tokens=1)

@@ -78,7 +78,13 @@ def _is_trusted(f: Any) -> bool:
     return osp.realpath(f) in trusted
 
 
-def read_checkpoint(f: Any, map_location: Any = 'cpu') -> Any:
+def _mmap_supported() -> bool:
+    import inspect
+    return 'mmap' in inspect.signature(torch.serialization.load).parameters
+
+
+def read_checkpoint(f: Any, map_location: Any = 'cpu',
+                    mmap: bool = False) -> Any:
     """Read a checkpoint file: the one place this package unpickles one.
 
     Only tensors and plain containers are unpickled (``weights_only=True``,
@@ -91,6 +97,9 @@ def read_checkpoint(f: Any, map_location: Any = 'cpu') -> Any:
         f (str | PathLike | file): The checkpoint: a file, an open file, or
             an http(s) URL (downloaded into torch's hub cache once).
         map_location: As ``torch.load``'s.
+        mmap (bool): Map a local zip-format file's tensors instead of reading
+            them (``torch.load(mmap=True)``, where torch has it): for a
+            caller that needs the meta and the shapes, not the weights.
 
     Returns:
         The unpickled object (for our checkpoints, a dict with ``meta`` and
@@ -103,11 +112,14 @@ def read_checkpoint(f: Any, map_location: Any = 'cpu') -> Any:
         from mmengine.runner.checkpoint import CheckpointLoader
         return CheckpointLoader.load_checkpoint(f, map_location)
     name = f if isinstance(f, (str, os.PathLike)) else None
+    options = dict(map_location=map_location)
+    if mmap and name is not None and is_whole_torch_file(name) and \
+            _mmap_supported():
+        options['mmap'] = True
     try:
         if _is_trusted(f):
-            return torch.load(f, map_location=map_location,
-                              weights_only=False)
-        return torch.load(f, map_location=map_location, weights_only=True)
+            return torch.load(f, weights_only=False, **options)
+        return torch.load(f, weights_only=True, **options)
     except FileNotFoundError:
         raise
     except Exception as e:

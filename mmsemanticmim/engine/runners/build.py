@@ -32,7 +32,9 @@ def backbone_from_checkpoint(cfg, checkpoint: str) -> bool:
     wanted = [k for k in FROM_META if k in backbone and backbone[k] is None]
     if not wanted:
         return False
-    info = load_encoder_checkpoint(checkpoint)
+    # the runner reads the weights: here only the meta and shapes are
+    # needed, so the tensors are mapped, not read
+    info = load_encoder_checkpoint(checkpoint, mmap=True)
     if not info.recorded:
         raise ValueError(
             f'The config leaves model.backbone.{"/".join(wanted)}=None (read '

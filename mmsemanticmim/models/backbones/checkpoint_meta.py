@@ -212,7 +212,8 @@ class EncoderCheckpoint:
 _GUESS = object()
 
 
-def load_encoder_checkpoint(path: str, prefix=_GUESS) -> EncoderCheckpoint:
+def load_encoder_checkpoint(path: str, prefix=_GUESS,
+                            mmap: bool = False) -> EncoderCheckpoint:
     """Read the SemanticMIM encoder held by any of our checkpoints, once.
 
     Pre-training (``backbone.*`` with the [MASK] embedding), extracted (no
@@ -225,6 +226,9 @@ def load_encoder_checkpoint(path: str, prefix=_GUESS) -> EncoderCheckpoint:
         path (str): Checkpoint file or URL.
         prefix (str, optional): Where the encoder's keys are (e.g.
             ``'backbone.'``; None: no prefix). Guessed when not given.
+        mmap (bool): Map the tensors instead of reading them, for a caller
+            that needs the meta and the shapes only (see
+            :func:`~mmsemanticmim.utils.read_checkpoint`).
 
     Returns:
         EncoderCheckpoint: weights, meta, prefix and classifier.
@@ -237,7 +241,7 @@ def load_encoder_checkpoint(path: str, prefix=_GUESS) -> EncoderCheckpoint:
 
     # an empty, truncated or foreign file raises CorruptCheckpointError and
     # a code-carrying one UnsafeCheckpointError, each naming the file
-    ckpt = read_checkpoint(path)
+    ckpt = read_checkpoint(path, mmap=mmap)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'{path} holds no state dict.')
