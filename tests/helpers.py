@@ -1,5 +1,8 @@
-"""Config helpers for tests that run the real Runner on tiny data."""
+"""Config helpers for tests that run the real Runner on tiny data, and a
+way to run a tool as a user does."""
 import os.path as osp
+import subprocess
+import sys
 
 from mmengine.config import Config
 
@@ -56,3 +59,11 @@ train_dataloader = dict(
 randomness = dict(seed=0, diff_rank_seed=False)
 {extra}''')
     return str(path)
+
+
+def run_tool(tool: str, *args: str) -> subprocess.CompletedProcess:
+    """``python TOOL ARGS...`` from the checkout's root, as a user runs it
+    (tools are scripts, never imported by tests); output captured."""
+    return subprocess.run([sys.executable, osp.join(REPO, tool), *args],
+                          cwd=REPO, capture_output=True, text=True,
+                          timeout=900)

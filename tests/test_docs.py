@@ -42,13 +42,13 @@ def _commands(path):
 
 
 #: Prints each tool's --help in one process (imports shared: seconds, not
-#: a package import per tool), separated by a marker line.
+#: a package import per tool), separated by a marker line. No tool imports
+#: another, so each runs as ``python TOOL --help`` would.
 _HELPS = r"""
-import contextlib, io, os, runpy, sys
+import contextlib, io, runpy, sys
 for tool in sys.argv[1:]:
     out = io.StringIO()
     sys.argv = [tool, '--help']
-    sys.path.insert(0, os.path.dirname(os.path.abspath(tool)))  # as python does
     with contextlib.redirect_stdout(out):
         try:
             runpy.run_path(tool, run_name='__main__')

@@ -5,12 +5,16 @@ from .launch import init_distributed
 from .optimizers import *  # noqa: F401,F403
 from .strategies import SafeFSDPStrategy
 from .runners import (NothingToResumeError, SafeFlexibleRunner, SafeRunner,
-                      backbone_from_checkpoint, build_runner, prepare_config,
+                      backbone_from_checkpoint, build_runner,
+                      build_test_parser, build_train_parser,
+                      merge_train_args, prepare_config, run_test, run_train,
                       use_fsdp)
 
 __all__ = [
     'SafeRunner', 'NothingToResumeError', 'CheckpointMisfitError',
     'is_readable_checkpoint', 'newest_readable_checkpoint', 'build_runner',
     'prepare_config', 'backbone_from_checkpoint', 'use_fsdp',
-    'SafeFlexibleRunner', 'SafeFSDPStrategy', 'init_distributed'
+    'SafeFlexibleRunner', 'SafeFSDPStrategy', 'init_distributed',
+    'build_train_parser', 'merge_train_args', 'run_train',
+    'build_test_parser', 'run_test'
 ]

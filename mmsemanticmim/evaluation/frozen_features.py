@@ -171,6 +171,44 @@ def evaluate_frozen(train, test, k: int = 20,
         linear=linear_probe_accuracy(*train, *test))
 
 
+def evaluate_class_folder(encoder: torch.nn.Module, data_root: str,
+                          img_size: int, mean: Sequence[float],
+                          std: Sequence[float], train_split: str = 'train',
+                          test_split: str = 'val', k: int = 20,
+                          temperature: float = 0.07,
+                          tsne: Optional[str] = None,
+                          title: str = '') -> Dict[str, float]:
+    """k-NN and linear-probe accuracy of ``encoder``'s features, fitted on
+    ``data_root/train_split`` and scored on ``data_root/test_split``.
+
+    Args:
+        encoder (torch.nn.Module): A frozen encoder (one output per image).
+        data_root (str): One sub-folder per class under each split; the
+            train split's classes label both.
+        img_size (int): Input side.
+        mean (Sequence[float]): Pixel mean (0-255, RGB).
+        std (Sequence[float]): Pixel std (0-255, RGB).
+        train_split (str): Split the probes fit on.
+        test_split (str): Split they are scored on.
+        k (int): Neighbours of the k-NN vote.
+        temperature (float): Temperature of the k-NN vote.
+        tsne (str, optional): Write a t-SNE PNG of the test features here.
+        title (str): Title of the t-SNE figure.
+
+    Returns:
+        dict: ``knn`` and ``linear`` accuracy in percent.
+    """
+    classes = class_folders(data_root, train_split)
+    train = extract_features(encoder, data_root, train_split, img_size,
+                             mean, std, classes=classes)
+    test = extract_features(encoder, data_root, test_split, img_size, mean,
+                            std, classes=classes)
+    result = evaluate_frozen(train, test, k=k, temperature=temperature)
+    if tsne:
+        tsne_plot(*test, tsne, title=title)
+    return result
+
+
 def tsne_plot(feats: torch.Tensor, labels: torch.Tensor, out_file: str,
               title: str = '', seed: int = 0, max_points: int = 1000) -> None:
     """2-D t-SNE embedding of features coloured by class, saved as PNG."""

@@ -2,7 +2,6 @@
 the fix, or recovers as documented. In-process and tiny: seconds each."""
 import os
 import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -12,11 +11,12 @@ from mmengine.hooks import Hook
 from helpers import REPO, TINY_CONFIGS, tiny_cfg
 from mmsemanticmim.engine import (CheckpointMisfitError, NonFiniteLossError,
                                   NothingToResumeError, build_runner,
-                                  is_readable_checkpoint)
+                                  build_test_parser, build_train_parser,
+                                  is_readable_checkpoint, merge_train_args,
+                                  run_test)
 from mmsemanticmim.utils import (CorruptCheckpointError, UnsafeCheckpointError,
                                  read_checkpoint)
 
-sys.path.insert(0, osp.join(REPO, 'tools'))
 SEG_TOY = osp.join(REPO, 'configs/benchmarks/segmentation/upernet_vit-tiny-'
                    'p4_semanticmim-maskfeat-pre_1xb2-2k_toy-ade20k-64x64.py')
 
@@ -67,10 +67,8 @@ def test_bad_files_through_every_loading_path(bad_files, kind, tmp_path,
     path = bad_files[kind]
     error = UnsafeCheckpointError if kind == 'code' else (
         CorruptCheckpointError, ValueError)
-    import test as test_tool
-    monkeypatch.setattr(sys, 'argv', ['test.py', SEG_TOY, path])
     with pytest.raises(error, match=path):
-        test_tool.main()
+        run_test(build_test_parser().parse_args([SEG_TOY, path]))
     cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder, str(tmp_path))
     for resume in (True, False):
         cfg.resume, cfg.load_from = resume, path
@@ -283,14 +281,13 @@ def finetuned_seg(ade_folder, pretrain_checkpoint, tmp_path_factory):
     return osp.join(work, 'iter_1.pth')
 
 
-def _test_tool(monkeypatch, capsys, ade_folder, ckpt, *extra):
-    import test as test_tool
+def _test_tool(capsys, ade_folder, ckpt, *extra):
+    """What ``tools/test.py SEG_TOY CKPT EXTRA...`` prints."""
     opts = [f'{k}.dataset.data_root={ade_folder}'
             for k in ('train_dataloader', 'val_dataloader',
                       'test_dataloader')]
-    monkeypatch.setattr(sys, 'argv', ['test.py', SEG_TOY, ckpt, *extra,
-                                      '--cfg-options', *opts])
-    test_tool.main()
+    run_test(build_test_parser().parse_args(
+        [SEG_TOY, ckpt, *extra, '--cfg-options', *opts]))
     return capsys.readouterr().out
 
 
@@ -302,11 +299,11 @@ def test_evaluation_is_strict(finetuned_seg, pretrain_checkpoint, ade_folder,
     moved = str(tmp_path / 'iter_1.pth')
     import shutil
     shutil.copy(finetuned_seg, moved)
-    out = _test_tool(monkeypatch, capsys, ade_folder, moved,
+    out = _test_tool(capsys, ade_folder, moved,
                      '--work-dir', str(tmp_path / 'a'))
     assert "'mIoU'" in out and 'partially loaded' not in out
     with pytest.raises(CheckpointMisfitError) as e:
-        _test_tool(monkeypatch, capsys, ade_folder, moved, '--work-dir',
+        _test_tool(capsys, ade_folder, moved, '--work-dir',
                    str(tmp_path / 'b'), '--cfg-options',
                    'model.backbone.num_proxy_tokens=1')
     msg = str(e.value)
@@ -317,14 +314,14 @@ def test_evaluation_is_strict(finetuned_seg, pretrain_checkpoint, ade_folder,
     with pytest.raises(CheckpointMisfitError,
                        match='num_heads=3 but the config builds num_heads=4'
                        ': set model.backbone.arch'):
-        _test_tool(monkeypatch, capsys, ade_folder, moved, '--work-dir',
+        _test_tool(capsys, ade_folder, moved, '--work-dir',
                    str(tmp_path / 'e'), '--cfg-options',
                    'model.backbone.arch.num_heads=4')
     # a pre-training checkpoint is not a segmentation model
     with pytest.raises(CheckpointMisfitError, match='decode_head'):
-        _test_tool(monkeypatch, capsys, ade_folder, pretrain_checkpoint,
+        _test_tool(capsys, ade_folder, pretrain_checkpoint,
                    '--work-dir', str(tmp_path / 'c'))
-    out = _test_tool(monkeypatch, capsys, ade_folder, moved, '--non-strict',
+    out = _test_tool(capsys, ade_folder, moved, '--non-strict',
                      '--work-dir', str(tmp_path / 'd'), '--cfg-options',
                      'model.backbone.num_proxy_tokens=1')
     assert "'mIoU'" in out and 'WARNING: these metrics are of a partially '\
@@ -427,18 +424,15 @@ def test_resume_with_changed_settings_refuses(pretrained_run, image_folder,
     assert 'batch_size: checkpoint 8, config 4' in log
 
 
-def test_train_tool_resume_changed_flag(tmp_path, monkeypatch):
-    import train
-    monkeypatch.setattr(sys, 'argv', [
-        'train.py', TINY_CONFIGS['maskfeat'], '--resume-changed', 'lr'])
+def test_train_tool_resume_changed_flag(tmp_path):
+    parser = build_train_parser()
     with pytest.raises(ValueError, match='--resume-changed applies to '
                        '--resume'):
-        train.merge_args(Config.fromfile(TINY_CONFIGS['maskfeat']),
-                         train.parse_args())
-    monkeypatch.setattr(sys, 'argv', [
-        'train.py', TINY_CONFIGS['maskfeat'], '--resume', '--resume-changed',
-        'lr', 'world_size'])
-    args = train.parse_args()
+        merge_train_args(Config.fromfile(TINY_CONFIGS['maskfeat']),
+                         parser.parse_args([TINY_CONFIGS['maskfeat'],
+                                            '--resume-changed', 'lr']))
+    args = parser.parse_args([TINY_CONFIGS['maskfeat'], '--resume',
+                              '--resume-changed', 'lr', 'world_size'])
     assert args.resume_changed == ['lr', 'world_size']
 
 

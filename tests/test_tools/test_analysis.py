@@ -1,14 +1,13 @@
 """The analysis tools run on a tiny checkpoint and write real outputs."""
-import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from helpers import REPO
+from helpers import run_tool
 
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
+ATTENTION = 'tools/analysis/attention_report.py'
+REPRESENTATION = 'tools/analysis/representation_report.py'
 
 
 @pytest.fixture(scope='module')
@@ -31,7 +30,7 @@ def two_proxy_checkpoint(tmp_path_factory):
 def test_visualize_attention_two_checkpoints(pretrain_checkpoint,
                                              two_proxy_checkpoint, tmp_path):
     import cv2
-    from visualize_attention import visualize
+    from mmsemanticmim.analysis.attention_maps import visualize
     out = str(tmp_path / 'attn.png')
     visualize([pretrain_checkpoint, two_proxy_checkpoint], out,
               sample='astronaut', img_size=32, layers=[0, 2, 3],
@@ -48,7 +47,7 @@ def test_visualize_attention_two_checkpoints(pretrain_checkpoint,
 
 
 def test_attention_rows_and_proxy_mean_subtraction(pretrain_checkpoint):
-    from visualize_attention import attention_rows
+    from mmsemanticmim.analysis.attention_maps import attention_rows
 
     from mmsemanticmim.models import SemanticMIMViT
     enc = SemanticMIMViT.from_checkpoint(pretrain_checkpoint, out_type='raw')
@@ -95,18 +94,28 @@ def test_attention_maps_match_the_layers_attention(pretrain_checkpoint):
         torch.testing.assert_close(avg, per_head.mean(1), rtol=0, atol=0)
 
 
+def _frozen_encoder(checkpoint, random_init=False):
+    """What tools/analysis/eval_frozen_features.py scores."""
+    from mmsemanticmim.evaluation import load_frozen_encoder
+    return load_frozen_encoder(checkpoint, random_init, out_type='featmap',
+                               final_norm=True)
+
+
 def test_eval_frozen_features(pretrain_checkpoint, cls_folder, tmp_path):
     """cls_folder's val split is a copy of train: each test image's nearest
     neighbour is itself (k-NN 100%) and the probe fits its own training
     set (100%). Misaligned features / labels would not."""
+    import json
+
     import cv2
-    from eval_frozen_features import evaluate, frozen_encoder
-    from mmsemanticmim.evaluation import extract_features
+    from mmsemanticmim.evaluation import (evaluate_class_folder,
+                                          extract_features)
     tsne = str(tmp_path / 'tsne.png')
     for random_init in (False, True):
-        enc = frozen_encoder(pretrain_checkpoint, random_init)
-        res = evaluate(enc, cls_folder, 32, [127.] * 3, [64.] * 3,
-                       train_split='train', test_split='val', tsne=tsne)
+        enc = _frozen_encoder(pretrain_checkpoint, random_init)
+        res = evaluate_class_folder(enc, cls_folder, 32, [127.] * 3,
+                                    [64.] * 3, train_split='train',
+                                    test_split='val', tsne=tsne)
         assert res == {'knn': 100.0, 'linear': 100.0}
     feats, labels = extract_features(enc, cls_folder, 'val', 32, [127.] * 3,
                                      [64.] * 3)
@@ -114,12 +123,18 @@ def test_eval_frozen_features(pretrain_checkpoint, cls_folder, tmp_path):
     img = cv2.imread(tsne)
     assert img is not None and img.shape[:2] == (500, 500)
     assert img.std() > 10
+    # the tool: the same scores, one JSON line
+    proc = run_tool('tools/analysis/eval_frozen_features.py',
+                    pretrain_checkpoint, '--data-root', cls_folder,
+                    '--mean', '127', '127', '127', '--std', '64', '64', '64')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.splitlines()[-1]) == {'knn': 100.0,
+                                                        'linear': 100.0}
 
 
 def test_random_init_differs_from_checkpoint(pretrain_checkpoint):
-    from eval_frozen_features import frozen_encoder
-    a = frozen_encoder(pretrain_checkpoint)
-    b = frozen_encoder(pretrain_checkpoint, random_init=True)
+    a = _frozen_encoder(pretrain_checkpoint)
+    b = _frozen_encoder(pretrain_checkpoint, random_init=True)
     assert not torch.equal(a.layers[0].attn.qkv.weight,
                            b.layers[0].attn.qkv.weight)
 
@@ -144,12 +159,13 @@ def test_representation_report(pretrain_checkpoint, two_proxy_checkpoint,
     import json
 
     import cv2
-    from representation_report import main
     out = tmp_path / 'rep'
-    main([pretrain_checkpoint, two_proxy_checkpoint, '--data-root',
-          cls_folder, '--out-dir', str(out), '--names', 'a', 'b',
-          '--random-init', '--mean', '127', '127', '127', '--std', '64',
-          '64', '64', '--max-per-class', '6'])
+    proc = run_tool(REPRESENTATION, pretrain_checkpoint, two_proxy_checkpoint,
+                    '--data-root', cls_folder, '--out-dir', str(out),
+                    '--names', 'a', 'b', '--random-init', '--mean', '127',
+                    '127', '127', '--std', '64', '64', '64',
+                    '--max-per-class', '6')
+    assert proc.returncode == 0, proc.stderr[-3000:]
     table = (out / 'representation.md').read_text()
     rows = [line for line in table.splitlines()
             if line.startswith(('| a |', '| b |', '| random init |'))]
@@ -169,27 +185,23 @@ def test_representation_report(pretrain_checkpoint, two_proxy_checkpoint,
 
 
 def test_representation_report_refuses_bad_arguments(pretrain_checkpoint,
-                                                     tmp_path, capsys):
-    from representation_report import parse_args
-    with pytest.raises(SystemExit):
-        parse_args([pretrain_checkpoint, '--data-root', str(tmp_path),
-                    '--out-dir', str(tmp_path)])
-    assert f'{tmp_path}/train not found' in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        parse_args([pretrain_checkpoint, '--data-root', str(tmp_path),
-                    '--out-dir', str(tmp_path), '--names', 'a', 'b'])
-    assert '2 names for 1 checkpoints' in capsys.readouterr().err
+                                                     tmp_path):
+    def refused(tool, *args):
+        proc = run_tool(tool, pretrain_checkpoint, '--out-dir',
+                        str(tmp_path), *args)
+        assert proc.returncode == 2, proc.stderr[-2000:]  # argparse's error
+        return proc.stderr
+
+    data = ('--data-root', str(tmp_path))
+    assert f'{tmp_path}/train not found' in refused(REPRESENTATION, *data)
+    assert '2 names for 1 checkpoints' in refused(REPRESENTATION, *data,
+                                                  '--names', 'a', 'b')
     (tmp_path / 'train').mkdir()
     (tmp_path / 'val').mkdir()
-    with pytest.raises(SystemExit):
-        parse_args([pretrain_checkpoint, '--data-root', str(tmp_path),
-                    '--out-dir', str(tmp_path), '--max-per-class', '-1'])
-    assert '--max-per-class must be >= 0' in capsys.readouterr().err
-    from attention_report import main
-    with pytest.raises(SystemExit):
-        main([pretrain_checkpoint, '--out-dir', str(tmp_path),
-              '--per-class', '0'])
-    assert '--per-class must be >= 1, got 0' in capsys.readouterr().err
+    assert '--max-per-class must be >= 0' in refused(
+        REPRESENTATION, *data, '--max-per-class', '-1')
+    assert '--per-class must be >= 1, got 0' in refused(
+        ATTENTION, '--per-class', '0')
 
 
 def test_attention_report(pretrain_checkpoint, two_proxy_checkpoint,
@@ -197,11 +209,11 @@ def test_attention_report(pretrain_checkpoint, two_proxy_checkpoint,
     import json
 
     import cv2
-    from attention_report import main
     out = tmp_path / 'attn'
-    main([pretrain_checkpoint, two_proxy_checkpoint, '--out-dir', str(out),
-          '--names', 'four', 'two', '--data-root', cls_folder,
-          '--per-class', '3'])
+    proc = run_tool(ATTENTION, pretrain_checkpoint, two_proxy_checkpoint,
+                    '--out-dir', str(out), '--names', 'four', 'two',
+                    '--data-root', cls_folder, '--per-class', '3')
+    assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((out / 'attention.json').read_text())
     for name, proxies in (('four', 4), ('two', 2)):
         s = report[name]
@@ -216,7 +228,9 @@ def test_attention_report(pretrain_checkpoint, two_proxy_checkpoint,
     img = cv2.imread(str(out / 'attention.png'))
     assert img is not None and img.std() > 10
     # one sample photo instead of a folder
-    main([pretrain_checkpoint, '--out-dir', str(tmp_path / 'one')])
+    proc = run_tool(ATTENTION, pretrain_checkpoint, '--out-dir',
+                    str(tmp_path / 'one'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'astronaut' in (tmp_path / 'one' / 'attention.md').read_text()
 
 
@@ -225,7 +239,7 @@ def test_attention_is_drawn_on_the_training_normalisation(
     """The tiny config trains on MNIST statistics (33.3 / 78.6): the
     figure's input is normalised with them, not with ImageNet's."""
     import torch
-    from visualize_attention import MEAN, attention_rows, normalisation_of
+    from mmsemanticmim.analysis.attention_maps import MEAN, attention_rows, normalisation_of
 
     from mmsemanticmim.models import SemanticMIMViT
     mean, std = normalisation_of(pretrain_checkpoint)

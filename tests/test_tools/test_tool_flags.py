@@ -13,20 +13,19 @@ from mmsemanticmim.utils.torch_features import (fsdp_runs_on_cpu,
                                                 fused_adamw_supported)
 
 ENV = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
-sys.path.insert(0, osp.join(REPO, 'tools'))
 
 
 def _train_args(monkeypatch, *argv, data_root=None):
-    import train
+    from mmsemanticmim.engine.runners import command_line
     if data_root:
         if '--cfg-options' not in argv:
             argv = (*argv, '--cfg-options')
         argv = (*argv, f'train_dataloader.dataset.data_root={data_root}')
-    monkeypatch.setattr(sys, 'argv', ['train.py', TINY_CONFIGS['maskfeat'],
-                                      *argv])
-    args = train.parse_args()
+    args = command_line.build_train_parser().parse_args(
+        [TINY_CONFIGS['maskfeat'], *argv])
     from mmengine.config import Config
-    return train, args, train.merge_args(Config.fromfile(args.config), args)
+    return command_line, args, command_line.merge_train_args(
+        Config.fromfile(args.config), args)
 
 
 def test_train_flags_fold_into_the_config(monkeypatch, tmp_path,
@@ -108,13 +107,13 @@ def test_trust_checkpoint_flag_opens_only_the_named_file(monkeypatch,
     trusted, other = str(tmp_path / 'trusted.pth'), str(tmp_path / 'x.pth')
     for p in (trusted, other):
         torch.save({'state_dict': {}, 'obj': _Code()}, p)
-    train, args, _ = _train_args(monkeypatch, '--trust-checkpoint', trusted,
-                                 data_root=image_folder)
+    command_line, args, _ = _train_args(monkeypatch, '--trust-checkpoint',
+                                        trusted, data_root=image_folder)
     ran = []
-    monkeypatch.setattr(train, 'build_runner',
+    monkeypatch.setattr(command_line, 'build_runner',
                         lambda cfg: ran.append(cfg) or
                         type('R', (), {'train': lambda s: 0})())
-    train.main()
+    command_line.run_train(args)
     assert ran
     read_checkpoint(trusted)  # opted in: full unpickling
     with pytest.raises(UnsafeCheckpointError, match='--trust-checkpoint'):
@@ -408,8 +407,8 @@ def test_gpu_study_schedule_stretch():
     import argparse
 
     from mmengine.config import Config, DictAction
-    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
-    from semanticmim_study_gpu import ARMS, config_path, schedule_options
+    from mmsemanticmim.analysis.study_gpu import (ARMS, config_path,
+                                                  schedule_options)
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     for epochs, warm in ((15, 1), (40, 4), (2, 1)):
@@ -420,3 +419,21 @@ def test_gpu_study_schedule_stretch():
         assert cfg.train_cfg.max_epochs == epochs
         assert (warmup.end, cosine.begin, cosine.end, cosine.T_max) == (
             warm, warm, epochs, epochs - warm)
+
+
+def test_no_tool_or_test_changes_sys_path():
+    """Tools reach the library through the installed package and tests run
+    tools as scripts: none puts a folder on ``sys.path``."""
+    import glob
+    import re
+    pattern = re.compile(r'sys\.path\.(insert|append|extend)|sys\.path\[')
+    found = [
+        f'{path}:{n}' for path in sorted(
+            glob.glob(osp.join(REPO, 'tools', '**', '*.py'), recursive=True)
+            + glob.glob(osp.join(REPO, 'tests', '**', '*.py'),
+                        recursive=True))
+        for n, line in enumerate(open(path), 1)
+        if pattern.search(line) and 'pattern = re.compile' not in line
+    ]
+    assert not found, found
+

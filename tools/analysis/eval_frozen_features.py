@@ -20,36 +20,10 @@ import argparse
 import json
 
 import mmsemanticmim  # noqa: F401  (compat guards first)
-from report_files import add_image_args
-
-from mmsemanticmim.evaluation import (class_folders, evaluate_frozen,
-                                      extract_features, load_frozen_encoder,
-                                      tsne_plot)
-from mmsemanticmim.models import SemanticMIMViT
+from mmsemanticmim.analysis import add_image_args
+from mmsemanticmim.evaluation import evaluate_class_folder, load_frozen_encoder
 
 MNIST_DEMO_NORM = dict(mean=[33.3] * 3, std=[78.6] * 3)
-
-
-def frozen_encoder(checkpoint: str, random_init: bool = False,
-                   seed: int = 0) -> SemanticMIMViT:
-    """The checkpoint's last-layer patch features (``featmap`` after the
-    final norm); ``random_init`` keeps its architecture, not its weights."""
-    return load_frozen_encoder(checkpoint, random_init, seed,
-                               out_type='featmap', final_norm=True)
-
-
-def evaluate(encoder, data_root, img_size, mean, std, train_split='train',
-             test_split='val', k=20, temperature=0.07, tsne=None,
-             title=''):
-    classes = class_folders(data_root, train_split)  # labels of both
-    train = extract_features(encoder, data_root, train_split, img_size,
-                             mean, std, classes=classes)
-    test = extract_features(encoder, data_root, test_split, img_size, mean,
-                            std, classes=classes)
-    result = evaluate_frozen(train, test, k=k, temperature=temperature)
-    if tsne:
-        tsne_plot(*test, tsne, title=title)
-    return result
 
 
 def main():
@@ -65,11 +39,14 @@ def main():
     parser.add_argument('--random-init', action='store_true',
                         help="the checkpoint's architecture, random weights")
     args = parser.parse_args()
-    encoder = frozen_encoder(args.checkpoint, args.random_init)
+    # the last layer's patch features, after the final norm
+    encoder = load_frozen_encoder(args.checkpoint, args.random_init,
+                                  out_type='featmap', final_norm=True)
     size = args.img_size or encoder.img_size[0]
-    result = evaluate(encoder, args.data_root, size, args.mean, args.std,
-                      args.train_split, args.test_split, args.k,
-                      args.temperature, args.tsne, title=args.checkpoint)
+    result = evaluate_class_folder(
+        encoder, args.data_root, size, args.mean, args.std, args.train_split,
+        args.test_split, args.k, args.temperature, args.tsne,
+        title=args.checkpoint)
     print(json.dumps(result))
 
 
