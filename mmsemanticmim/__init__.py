@@ -14,12 +14,13 @@ register_checkpoint_loaders()
 # Importing the package registers its modules (what ``custom_imports``
 # relies on in mmseg / mmdet configs).
 from . import datasets, engine, models  # noqa: E402,F401
-# Every registered component, by the name it is registered under. mmseg's and
-# mmdet's registries resolve ``type='mmsemanticmim.Name'`` by importing the
-# dotted name (mmengine's ``Registry.get`` falls back to
-# ``get_object_from_string`` for a scope that is not the root's direct
-# child; ours is mmpretrain's child), so these names are what their configs
-# can reach.
+# Every registered component whose name is a Python name (all but the
+# pre-training-only 'DALL-E'), by that name. mmseg's and mmdet's registries
+# resolve ``type='mmsemanticmim.Name'`` by importing the dotted name
+# (mmengine's ``Registry.get`` falls back to ``get_object_from_string`` for
+# a scope that is not the root's direct child; ours is mmpretrain's child),
+# so these are what their configs reach; mmpretrain's own components they
+# name as ``mmpretrain.Name``.
 from .datasets import (SemanticMIMMaskGenerator,  # noqa: E402
                        StrictLoadImageFromFile)
 from .engine import (BackboneMetaHook, DeviceAdamW,  # noqa: E402

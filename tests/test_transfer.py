@@ -98,6 +98,12 @@ def test_evaluation_reads_the_meta_without_the_weights(
     mapped = 'mmap' in inspect.signature(
         torch.serialization.load).parameters
     assert calls[0].get('mmap', False) is mapped
+    # a PathLike maps too (torch 2.1 maps str paths only)
+    import pathlib
+
+    from mmsemanticmim.utils import read_checkpoint
+    state = read_checkpoint(pathlib.Path(path), mmap=True)['state_dict']
+    assert state['backbone.proxy_tokens'].shape[1] == 8
 
 
 def test_eight_proxies_into_one_fails_with_the_fix(eight_proxy_checkpoint):

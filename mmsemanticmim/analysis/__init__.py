@@ -10,12 +10,12 @@ from .attention_report import attention_report, checkpoint_statistics
 from .attention_report import write_report as write_attention
 from .report_files import (IMAGENET_NORM, add_image_args, checkpoint_names,
                            write_report_files)
-from .representation_report import layer_report
+from .representation_report import layer_report, representation_report
 from .representation_report import write_report as write_representation
 
 __all__ = [
     'attention_rows', 'load_image', 'normalisation_of', 'visualize',
     'attention_report', 'checkpoint_statistics', 'write_attention',
-    'layer_report', 'write_representation', 'IMAGENET_NORM',
+    'layer_report', 'representation_report', 'write_representation', 'IMAGENET_NORM',
     'add_image_args', 'checkpoint_names', 'write_report_files'
 ]

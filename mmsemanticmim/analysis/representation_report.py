@@ -117,3 +117,31 @@ def write_report(results: Dict[str, List[dict]], out_dir: str,
     return write_report_files(out_dir, 'representation',
                               markdown(results, caption), record,
                               lambda axes: draw(results, axes), caption)
+
+
+def representation_report(checkpoints: Sequence[str], names: List[str],
+                          out_dir: str, random_init: bool = False,
+                          **probe) -> str:
+    """:func:`layer_report` of every checkpoint (and, with
+    ``random_init``, of the first one's architecture with random weights as
+    a floor), written as :func:`write_report` with the data and splits as
+    the caption; returns the table.
+
+    Args:
+        checkpoints (Sequence[str]): Pre-training or encoder checkpoints.
+        names (List[str]): One table name per checkpoint.
+        out_dir (str): Where ``representation.{md,json,png}`` go.
+        random_init (bool): Add the random-weights floor.
+        **probe: :func:`layer_report`'s arguments (``data_root``,
+            ``img_size``, ``mean``, ``std``, ``train_split``,
+            ``test_split``, ``max_per_class``, ``device``).
+    """
+    results = {name: layer_report(ckpt, **probe)
+               for name, ckpt in zip(names, checkpoints)}
+    if random_init:
+        results['random init'] = layer_report(checkpoints[0],
+                                              random_init=True, **probe)
+    train = probe.get('train_split', 'train')
+    test = probe.get('test_split', 'val')
+    return write_report(results, out_dir,
+                        f"{probe['data_root']}: {train} -> {test}")

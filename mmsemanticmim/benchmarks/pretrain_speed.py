@@ -77,7 +77,11 @@ def import_reference(directory: str) -> None:
         try:
             spec.loader.exec_module(module)
         except BaseException:
-            del sys.modules[name]
+            # the package and whatever of it was imported: a retry starts
+            # clean
+            for key in [k for k in sys.modules
+                        if k == name or k.startswith(name + '.')]:
+                del sys.modules[key]
             raise
 
 

@@ -116,6 +116,7 @@ def read_checkpoint(f: Any, map_location: Any = 'cpu',
     if mmap and name is not None and is_whole_torch_file(name) and \
             _mmap_supported():
         options['mmap'] = True
+        f = os.fspath(name)  # torch 2.1 maps str paths only
     try:
         if _is_trusted(f):
             return torch.load(f, weights_only=False, **options)

@@ -26,7 +26,7 @@ import os.path as osp
 
 import mmsemanticmim  # noqa: F401  (compat guards first)
 from mmsemanticmim.analysis import (add_image_args, checkpoint_names,
-                                    layer_report, write_representation)
+                                    representation_report)
 
 
 def parse_args(argv=None):
@@ -59,20 +59,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    names = args.names
-    common = dict(data_root=args.data_root, img_size=args.img_size,
-                  mean=args.mean, std=args.std, train_split=args.train_split,
-                  test_split=args.test_split,
-                  max_per_class=args.max_per_class or None,
-                  device=args.device)
-    results = {name: layer_report(ckpt, **common)
-               for name, ckpt in zip(names, args.checkpoints)}
-    if args.random_init:
-        results['random init'] = layer_report(args.checkpoints[0],
-                                              random_init=True, **common)
-    print(write_representation(
-        results, args.out_dir,
-        f'{args.data_root}: {args.train_split} -> {args.test_split}'))
+    print(representation_report(
+        args.checkpoints, args.names, args.out_dir, args.random_init,
+        data_root=args.data_root, img_size=args.img_size, mean=args.mean,
+        std=args.std, train_split=args.train_split,
+        test_split=args.test_split, max_per_class=args.max_per_class or None,
+        device=args.device))
 
 
 if __name__ == '__main__':
