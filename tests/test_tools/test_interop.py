@@ -231,3 +231,43 @@ def test_extracted_backbone_keeps_a_guessed_head_count_guessed(
     extract(pretrain_checkpoint, str(tmp_path / 'enc2.pth'))
     info = load_encoder_checkpoint(str(tmp_path / 'enc2.pth'))
     assert info.meta.heads_recorded
+
+
+def test_timm_round_trip_keeps_a_guessed_head_count_guessed(tmp_path):
+    """timm needs a head count, so the exported json holds one even where
+    ours was guessed; reading it back must not turn the guess into a
+    recorded count (nor may a plain timm file's 64-wide guess)."""
+    enc = _encoder('vit', 1)
+    meta = enc.checkpoint_meta()
+    meta.num_heads = None  # as a checkpoint that does not record it
+    src = str(tmp_path / 'enc.pth')
+    torch.save(dict(meta={META_KEY: meta.to_dict()},
+                    state_dict=enc.state_dict()), src)
+    cfg = write_timm_checkpoint(src, str(tmp_path / 'vit.safetensors'))
+    assert cfg['model_args']['num_heads'] == 96 // 64
+    assert 'num_heads' not in cfg[META_KEY]
+    back = read_timm_checkpoint(str(tmp_path / 'vit.safetensors'),
+                                str(tmp_path / 'back.pth'))
+    assert 'num_heads' not in back
+    saved = torch.load(tmp_path / 'back.pth', weights_only=True)['meta']
+    assert 'num_heads' not in saved[META_KEY]
+    # a count given on the command line is recorded
+    back = read_timm_checkpoint(str(tmp_path / 'vit.safetensors'),
+                                str(tmp_path / 'back3.pth'), num_heads=3)
+    assert back['num_heads'] == 3
+    # a recorded count survives the round trip
+    src = _save(enc, str(tmp_path / 'rec.pth'))
+    write_timm_checkpoint(src, str(tmp_path / 'rec.safetensors'))
+    back = read_timm_checkpoint(str(tmp_path / 'rec.safetensors'),
+                                str(tmp_path / 'rec_back.pth'))
+    assert back['num_heads'] == 3
+    # a plain timm state dict records nothing about heads
+    from mmsemanticmim.models.backbones.timm_interop import encoder_to_timm
+    tstate, _ = encoder_to_timm(enc.state_dict(), enc.checkpoint_meta())
+    torch.save(tstate, tmp_path / 'plain.pth')
+    back = read_timm_checkpoint(str(tmp_path / 'plain.pth'),
+                                str(tmp_path / 'plain_back.pth'))
+    assert 'num_heads' not in back
+    with pytest.raises(ValueError, match='5 heads do not divide the width'):
+        read_timm_checkpoint(str(tmp_path / 'plain.pth'),
+                             str(tmp_path / 'bad.pth'), num_heads=5)

@@ -48,7 +48,10 @@ def write_timm_checkpoint(src: str, dst: str, img_size=None, drop_pooling_norm=F
         model_name=TIMM_MODEL_NAME,
         model_args=args,
         pretrained_cfg=pretrained_cfg(args, mean, std),
-        **{META_KEY: dict(ckpt.meta.to_dict(), num_heads=ckpt.meta.heads)})
+        # timm needs a head count in model_args; the meta beside it keeps
+        # one only where the checkpoint recorded it, so a guess reads back
+        # as a guess
+        **{META_KEY: ckpt.meta.to_dict()})
     with written_atomically(dst) as tmp:
         save_file(tstate, tmp, metadata={'timm_config': json.dumps(cfg)})
     with written_atomically(json_path(dst)) as tmp, open(tmp, 'w') as f:
@@ -93,14 +96,24 @@ def read_timm_checkpoint(src: str, dst: str, layer_type=None, num_heads=None) ->
         [dst], [src, existing(osp.splitext(src)[0] + '.json')])
     state, cfg = read_timm(src)
     cfg = cfg or {}
-    layer_type = layer_type or (cfg.get(META_KEY) or {}).get('layer_type')
+    ours = cfg.get(META_KEY)
+    args = dict(cfg.get('model_args') or {})
+    layer_type = layer_type or (ours or {}).get('layer_type')
+    # our exporter's meta without a head count: model_args holds the guess
+    # timm needed, not a recorded count
+    guessed = num_heads is None and (
+        'num_heads' not in args or
+        (ours is not None and 'num_heads' not in ours))
+    if guessed:
+        args.pop('num_heads', None)
     enc, meta, head = timm_to_encoder(
-        state, cfg.get('model_args'), layer_type=layer_type,
-        num_heads=num_heads, source=src)
-    meta = meta.to_dict()
-    if not cfg.get('model_args') and num_heads is None:
+        state, args or None, layer_type=layer_type, num_heads=num_heads,
+        source=src)
+    if guessed:
         print(f'warning: {src} does not record its head count; assuming '
-              f"{meta['num_heads']} heads of 64 channels (--num-heads).")
+              f'{meta.heads} heads of 64 channels (--num-heads).')
+        meta.num_heads = None  # stored as unknown, as it came
+    meta = meta.to_dict()
     if head is not None:
         print(f"note: the classifier ({head['weight'].shape[0]} classes) is "
               'not part of the encoder and is left out.')

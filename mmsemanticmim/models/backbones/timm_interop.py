@@ -213,8 +213,8 @@ def timm_to_encoder(
             exporter); None infers a plain timm ViT from the weights.
         layer_type (str, optional): ``'beit'`` splits the qkv bias into q/v
             biases (its key part must be zero). Defaults to ``'vit'``.
-        num_heads (int, optional): Heads leave no trace in the weights: from
-            ``args``, this, or 64-wide heads.
+        num_heads (int, optional): Heads leave no trace in the weights:
+            this, else ``args``, else 64-wide heads.
         source (str): Name for error messages.
 
     Returns:
@@ -299,7 +299,11 @@ def timm_to_encoder(
             'nothing written.')
     meta = EncoderMeta.from_state(state)
     meta.layer_type = layer_type
-    meta.num_heads = int(args.get('num_heads') or num_heads or
+    meta.num_heads = int(num_heads or args.get('num_heads') or
                          max(1, D // 64))
+    if D % meta.num_heads:
+        raise ConversionError(
+            f'{source}: {meta.num_heads} heads do not divide the width {D}; '
+            'give the head count (--num-heads).')
     meta.img_size = [g * patch for g in grid]
     return state, meta, head
