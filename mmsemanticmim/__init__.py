@@ -14,8 +14,9 @@ register_checkpoint_loaders()
 # Importing the package registers its modules (what ``custom_imports``
 # relies on in mmseg / mmdet configs).
 from . import datasets, engine, models  # noqa: E402,F401
-# Every registered component whose name is a Python name (all but the
-# pre-training-only 'DALL-E'), by that name. mmseg's and mmdet's registries
+# Every component registered in the ``mmsemanticmim`` scope whose name is a
+# Python name (all but the pre-training-only 'DALL-E'), by that name (the
+# runners go to mmengine's root registry, so ``runner_type='SafeRunner'``). mmseg's and mmdet's registries
 # resolve ``type='mmsemanticmim.Name'`` by importing the dotted name
 # (mmengine's ``Registry.get`` falls back to ``get_object_from_string`` for
 # a scope that is not the root's direct child; ours is mmpretrain's child),

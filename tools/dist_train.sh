@@ -3,7 +3,8 @@
 #        [PYTHON=...] bash tools/dist_train.sh CONFIG GPUS_PER_NODE [train.py options]
 # Multi-node: run it once on every node with the same NNODES, MASTER_ADDR
 # (node 0's address) and PORT, and NODE_RANK 0..NNODES-1; GPUS_PER_NODE
-# processes start on each node. On CPU the compat layer uses gloo. The
+# processes start on each node. On CPU init_distributed
+# (mmsemanticmim/engine/launch.py) uses gloo. The
 # interpreter: $PYTHON, else the active venv, else the project's .venv
 # (tools/find_python.sh says which).
 set -euo pipefail

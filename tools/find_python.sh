@@ -1,6 +1,6 @@
 # Sourced by the launch scripts: sets PY, the interpreter they run, and says
 # which on stderr. In order: $PYTHON; the active virtual env
-# ($VIRTUAL_ENV); this project's .venv (what `make` installs); python3 on
+# ($VIRTUAL_ENV); the checkout's .venv (what `make` installs); python3 on
 # PATH. Reads nothing else and changes nothing.
 _here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ -n "${PYTHON:-}" ]; then

@@ -2,11 +2,13 @@
 
 torch >= 2.6 unpickles with ``weights_only=True`` by default, torch 2.1 does
 not, and mmengine's loaders may still ask for full unpickling (its fix for
-open-mmlab/mmengine#1655, PR #1670, does). Every checkpoint read by this
-package goes through :func:`read_checkpoint`, and OpenMMLab's loaders reach
-it through mmengine's documented extension point: the ``CheckpointLoader``
-schemes for local files and http(s) URLs are registered here
-(:func:`register_checkpoint_loaders`, called at ``import mmsemanticmim``).
+open-mmlab/mmengine#1655, PR #1670, does). Every torch checkpoint read by
+this package goes through :func:`read_checkpoint` (``.safetensors`` files,
+which hold no pickle, are read by ``safetensors`` in ``timm_files``), and
+OpenMMLab's loaders reach it through mmengine's documented extension point:
+the ``CheckpointLoader`` schemes for local files and http(s) URLs are
+registered here (:func:`register_checkpoint_loaders`, called at
+``import mmsemanticmim``).
 ``torch.load`` itself is left as torch ships it.
 
 mmengine's other schemes (``torchvision://``, ``open-mmlab://``, ``s3://``,

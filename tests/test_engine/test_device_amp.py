@@ -77,7 +77,7 @@ def _batch(model, target, batch=4):
 
 @pytest.mark.parametrize('target', ['maskfeat', 'beit', 'pixel'])
 def test_bf16_autocast_loss_is_close_to_fp32_with_fp32_targets(target):
-    """Under CPU bf16 autocast (where mmpretrain's HOG used to fail) every
+    """Under CPU bf16 autocast (where mmpretrain's own HOG fails) every
     target is computed in fp32, equal to the fp32 run's, and the loss is
     finite and close to the fp32 loss; a wrapper step trains."""
     model = _tiny_model(target).train()

@@ -7,7 +7,7 @@
 #   bash tools/benchmarks/gpu_check.sh             # on a GPU machine
 #   bash tools/benchmarks/gpu_check.sh --dry-run   # CPU, tiny sizes (tests)
 #
-# On the lent GPU machine (python3 with CUDA torch, no network): carry the
+# On an offline GPU machine (python3 with CUDA torch, no network): carry the
 # wheels this package needs beyond what is installed there in .whl/
 # (tools/benchmarks/gpu_kit.sh makes them); they are installed into
 # $KIT_SITE (/tmp/site) first and put ahead of the machine's packages.

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# The GPU kit: download, here, the wheels the lent GPU machine lacks
+# The GPU kit: download, here, the wheels an offline GPU machine lacks
 # (requirements/gpu_kit.txt; for Python 3.12 manylinux x86_64) into DIR
 # (default .whl, git-ignored), check that it stays under 40 MiB, and list it.
 #
 #   bash tools/benchmarks/gpu_kit.sh [DIR]
 #
-# Then, on the GPU machine (the device tool, with DIR carried), gpu_check.sh
+# Then, on the GPU machine (with DIR copied next to the checkout), gpu_check.sh
 # installs them into /tmp/site and puts it first on PYTHONPATH:
 #   bash tools/benchmarks/gpu_check.sh          # OUT=$OUT for the figures
 # Env: PYTHON (python3): the interpreter whose pip downloads.
 #      KIT_PYTHON (3.12): the Python version the wheels are for (3.11 makes
-#      the same kit for a mirror venv on this project's machines).
+#      the same kit for a Python 3.11 mirror venv).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DIR=${1:-.whl}

@@ -87,8 +87,8 @@ def use_fsdp(cfg) -> None:
     """Switch a config to sharded training (see :data:`FSDP_RUNTIME`).
 
     ``FlexibleRunner`` reads the wrapper from ``strategy.model_wrapper``,
-    not ``model_wrapper_cfg``; on CPU the compat layer points FSDP at the
-    CPU, and AMP needs an accelerator (``AmpOptimWrapper`` refuses CPU).
+    not ``model_wrapper_cfg``; on CPU ``SafeFSDPStrategy`` points FSDP at
+    the CPU, and AMP needs an accelerator (``AmpOptimWrapper`` refuses CPU).
     """
     import copy
 

@@ -131,9 +131,8 @@ class EncoderMeta:
 def recorded_meta(checkpoint: dict) -> dict:
     """``meta['semanticmim_backbone']`` of a loaded checkpoint ({} if none).
 
-    Files written by earlier versions of ``extract_backbone.py`` carry a
-    guessed head count flagged ``num_heads_inferred``: that count is
-    dropped here, so it reads as unknown.
+    A head count flagged ``num_heads_inferred`` was guessed, not recorded:
+    it is dropped here, so it reads as unknown.
     """
     saved = dict((checkpoint.get('meta') or {}).get(META_KEY) or {})
     if saved.pop('num_heads_inferred', False):
