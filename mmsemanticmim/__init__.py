@@ -15,13 +15,13 @@ register_checkpoint_loaders()
 # relies on in mmseg / mmdet configs).
 from . import datasets, engine, models  # noqa: E402,F401
 # Every component registered in the ``mmsemanticmim`` scope whose name is a
-# Python name (all but the pre-training-only 'DALL-E'), by that name (the
-# runners go to mmengine's root registry, so ``runner_type='SafeRunner'``). mmseg's and mmdet's registries
-# resolve ``type='mmsemanticmim.Name'`` by importing the dotted name
-# (mmengine's ``Registry.get`` falls back to ``get_object_from_string`` for
-# a scope that is not the root's direct child; ours is mmpretrain's child),
-# so these are what their configs reach; mmpretrain's own components they
-# name as ``mmpretrain.Name``.
+# Python name (all but the pre-training-only 'DALL-E'), by that name; the
+# runners are in mmengine's root registry (``runner_type='SafeRunner'``).
+# mmseg's and mmdet's registries resolve ``type='mmsemanticmim.Name'`` by
+# importing the dotted name (mmengine's ``Registry.get`` falls back to
+# ``get_object_from_string`` for a scope that is not the root's direct child;
+# ours is mmpretrain's child), so these are what their configs reach;
+# mmpretrain's own components they name as ``mmpretrain.Name``.
 from .datasets import (SemanticMIMMaskGenerator,  # noqa: E402
                        StrictLoadImageFromFile)
 from .engine import (BackboneMetaHook, DeviceAdamW,  # noqa: E402

@@ -7,7 +7,8 @@ reach ours as ``mmsemanticmim.Name`` once they import the package
 (``custom_imports=dict(imports=['mmsemanticmim'])``). mmengine resolves that
 name by importing it (a scope that is not the root's direct child falls back
 to ``get_object_from_string``), which is why the package's top level exports
-every component registered in these nodes (mmpretrain's are ``mmpretrain.Name`` there).
+every component registered in these nodes (mmpretrain's are
+``mmpretrain.Name`` there).
 """
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
