@@ -17,7 +17,7 @@ STAMP := $(VENV)/.mmsemanticmim-installed
 WORK_DIR ?= work_dirs/demo
 PYTEST_ARGS ?=
 
-.PHONY: install test demo clean
+.PHONY: install test demo clean package-check
 
 $(STAMP): requirements/install.sh requirements/*.txt requirements/stacks/$(STACK).txt setup.py
 	bash requirements/install.sh $(VENV) $(STACK)
@@ -30,6 +30,11 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	bash tools/demo.sh $(WORK_DIR)
+
+# The package from outside the checkout: wheel built, installed into a fresh
+# venv beside the stack's torch and cached mmcv wheel, used from /tmp.
+package-check: $(STAMP)
+	bash .ci/package_check.sh $(STACK)
 
 clean:
 	rm -rf $(VENV) work_dirs .pytest_cache

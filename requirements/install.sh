@@ -24,7 +24,8 @@
 #      The installed mmcv must load its compiled ops, else the wheel is
 #      rebuilt once;
 #   4. the OpenMMLab libraries, the tests' and the demo's packages, and this
-#      package (editable).
+#      package (editable: its configs, tools and model index are linked
+#      into mmsemanticmim/.mim/ by setup.py).
 set -euo pipefail
 
 VENV=${1:-.venv}
@@ -50,6 +51,12 @@ PIP="$PY -m pip --disable-pip-version-check -q"
 if ! $PY -c 'import torch' 2>/dev/null; then
     echo "[install] torch of stack '$STACK' into $VENV"
     $PIP install "${PINS[@]}" torch
+fi
+# torchvision is not a requirement of the package (it is the user's, as
+# torch is); the stack pins the one that matches its torch. Installed only
+# where absent: a torchvision the user has is kept.
+if ! $PY -c 'import importlib.util as u, sys; sys.exit(u.find_spec("torchvision") is None)'; then
+    $PIP install "${PINS[@]}" torchvision
 fi
 step "torch ready"
 $PIP install "${PINS[@]}" setuptools wheel ninja

@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmsemanticmim.datasets.class_folder import describe_class_folder
 from mmsemanticmim.engine import add_checkpoint_hooks, build_runner
 from mmsemanticmim.evaluation import best_record, image_folder_batches
-from mmsemanticmim.utils.checkout import checkout_path
+from mmsemanticmim.utils.package_files import package_file
 
 from .attention_maps import visualize
 from .attention_report import attention_report
@@ -34,7 +34,7 @@ def pretrain(name: str, data_root: str, work_dir: str, epochs: int,
              seed: int, norm: dict) -> str:
     """Pre-train one arm (``configs/semanticmim/NAME{SUFFIX}``) with the
     study's budget; returns its final checkpoint."""
-    cfg = Config.fromfile(checkout_path('configs', 'semanticmim',
+    cfg = Config.fromfile(package_file('configs', 'semanticmim',
                                         name + SUFFIX))
     cfg.data_preprocessor.mean = norm['mean']
     cfg.data_preprocessor.std = norm['std']

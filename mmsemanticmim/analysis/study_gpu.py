@@ -12,7 +12,7 @@ from argparse import Namespace
 from typing import List, Optional
 
 from mmsemanticmim.datasets.class_folder import describe_class_folder
-from mmsemanticmim.utils.checkout import checkout_path
+from mmsemanticmim.utils.package_files import package_file
 
 from .attention_report import attention_report
 from .report_files import IMAGENET_NORM
@@ -29,7 +29,7 @@ SETTINGS_FILE = 'study_settings.json'
 
 def config_path(arm: str) -> str:
     """The preset config of ``arm``."""
-    return checkout_path('configs', 'semanticmim', arm + SUFFIX)
+    return package_file('configs', 'semanticmim', arm + SUFFIX)
 
 
 def schedule_options(epochs: int) -> List[str]:
@@ -88,7 +88,7 @@ def pretrain(arm: str, data_root: str, work_dir: str, gpus: int,
         options += schedule_options(epochs)
     if batch_size:
         options.append(f'train_dataloader.batch_size={batch_size}')
-    cmd = ['bash', checkout_path('tools', 'dist_train.sh'),
+    cmd = ['bash', package_file('tools', 'dist_train.sh'),
            config_path(arm), str(gpus), '--work-dir', work_dir,
            '--auto-scale-lr', '--auto-resume', '--cfg-options',
            *options, *cfg_options]

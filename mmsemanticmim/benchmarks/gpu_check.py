@@ -14,7 +14,7 @@ import traceback
 
 import torch
 
-from mmsemanticmim.utils.checkout import checkout_path
+from mmsemanticmim.utils.package_files import package_file
 from mmsemanticmim.utils.torch_features import OutOfMemoryError
 
 from .pretrain_speed import (build, like_for_like_optimizer, make_batch,
@@ -33,12 +33,12 @@ THROUGHPUT_ORDER = (('semanticmim-maskfeat', False),
                     ('semanticmim-beit', True), ('mmpretrain-beit', True))
 assert sorted(set(a for a, _ in THROUGHPUT_ORDER)) == sorted(ARMS)
 TRAIN_CONFIGS = [
-    checkout_path('configs', 'semanticmim', f'{family}-{target}_vit-base-'
+    package_file('configs', 'semanticmim', f'{family}-{target}_vit-base-'
                   'p16_8xb256-amp-coslr-300e_in1k.py')
     for family in ('semanticmim', 'baseline')
     for target in ('maskfeat', 'beit')
 ]
-UPERNET = checkout_path(
+UPERNET = package_file(
     'configs', 'benchmarks', 'segmentation', 'upernet_vit-base-p16_'
     'semanticmim-maskfeat-pre_8xb2-amp-160k_ade20k-640x640.py')
 TINY_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2,

@@ -17,10 +17,10 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mmsemanticmim.utils.checkout import checkout_path
+from mmsemanticmim.utils.package_files import package_file
 from mmsemanticmim.utils.torch_features import fused_adamw_supported
 
-OURS = checkout_path('configs', 'semanticmim')
+OURS = package_file('configs', 'semanticmim')
 CONFIGS = {
     ('semanticmim', 'maskfeat'): osp.join(
         OURS, 'semanticmim-maskfeat_vit-base-p16_8xb256-amp-coslr-300e_'
