@@ -1,19 +1,33 @@
-"""mmsemanticmim: SemanticMIM pre-training and transfer on OpenMMLab."""
-# The compatibility guards must run before anything imports torchvision.
-from .utils import compat as _compat
+"""mmsemanticmim: SemanticMIM pre-training and transfer on OpenMMLab.
+
+Importing the package registers its components (what ``custom_imports``
+relies on in mmseg / mmdet configs) and its model index, and changes no
+other library's behaviour; ``setup_env()`` opts a process in to the safe
+checkpoint loading our tools use.
+"""
+from .requirements import check_requirements as _check_requirements
+
+# One message naming what to install, instead of the first ImportError.
+_check_requirements()
+
+# Where torchvision or mmpretrain cannot import as installed, the guards
+# that let them (they change nothing where the libraries import fine).
+from .utils import compat as _compat  # noqa: E402
 
 _compat.apply()
 
 from .version import __version__  # noqa: E402
-from .utils.checkpoint_file import register_checkpoint_loaders  # noqa: E402
-
-# OpenMMLab's loaders (load_from, resume, init_cfg=Pretrained) read local
-# files and URLs without running code from them.
-register_checkpoint_loaders()
-
-# Importing the package registers its modules (what ``custom_imports``
-# relies on in mmseg / mmdet configs).
+from .utils.setup_env import setup_env  # noqa: E402
 from . import datasets, engine, models  # noqa: E402,F401
+from .apis.model_index import register_model_index  # noqa: E402
+from .utils.package_files import register_config_package  # noqa: E402
+
+# mmpretrain.list_models / get_model find our pre-training and
+# classification models (ModelHub's registry of names), and mmengine's
+# Config our configs as `mmsemanticmim::PATH` (its table of packages).
+register_model_index()
+register_config_package()
+
 # Every component registered in the ``mmsemanticmim`` scope whose name is a
 # Python name (all but the pre-training-only 'DALL-E'), by that name; the
 # runners are in mmengine's root registry (``runner_type='SafeRunner'``).
@@ -34,7 +48,8 @@ from .models import (MaskedRegressionHead, MaskedTokenClsHead,  # noqa: E402
                      SemanticMIMPretrainViT, SemanticMIMViT, SimpleFPN)
 
 __all__ = [
-    '__version__', 'SemanticMIMMaskGenerator', 'StrictLoadImageFromFile',
+    '__version__', 'setup_env', 'SemanticMIMMaskGenerator',
+    'StrictLoadImageFromFile',
     'BackboneMetaHook', 'DeviceAdamW', 'DeviceAmpOptimWrapper',
     'LayerDecayOptimWrapperConstructor', 'NonFiniteLossHook',
     'ResumeGuardHook', 'SafeCheckpointHook', 'SafeFSDPStrategy',

@@ -94,8 +94,6 @@ def test_import_patches_no_class_of_mmengine():
         'import mmsemanticmim\n'
         'for c, b in zip(classes, before):\n'
         '    a = dict(vars(c))\n'
-        '    if c is CheckpointLoader:  # its documented scheme table\n'
-        '        a.pop("_schemes"); b.pop("_schemes")\n'
         '    changed = [k for k in set(a) | set(b) if a.get(k) is not '
         'b.get(k)]\n'
         '    assert not changed, (c.__name__, changed)\n'
@@ -237,18 +235,107 @@ class _Evil:
 
 
 def test_code_executing_checkpoint_is_refused(tmp_path):
-    from mmengine.runner import load_checkpoint
-
-    from mmsemanticmim.utils import UnsafeCheckpointError
+    """After ``setup_env()`` (what our tools and runners call), OpenMMLab's
+    loaders refuse it too, the advice naming what works where it is
+    raised."""
+    import subprocess
+    import sys
     path = tmp_path / 'evil.pth'
     with open(path, 'wb') as f:
         pickle.dump({'state_dict': {}, 'payload': _Evil()}, f)
-    model = torch.nn.Linear(2, 2)
-    with pytest.raises(UnsafeCheckpointError, match='--trust-checkpoint'):
-        load_checkpoint(model, str(path))
-    from mmsemanticmim.utils import read_checkpoint
+    code = (
+        'import sys, torch, mmsemanticmim\n'
+        'from mmengine.runner import load_checkpoint\n'
+        'from mmsemanticmim.utils import UnsafeCheckpointError\n'
+        'mmsemanticmim.setup_env(*sys.argv[2:])\n'
+        'try:\n'
+        '    load_checkpoint(torch.nn.Linear(2, 2), sys.argv[1])\n'
+        'except UnsafeCheckpointError as e:\n'
+        '    print(e)\n'
+        'else:\n'
+        '    sys.exit("loaded")\n')
+    for flag, advice in ((None, 'mmsemanticmim.utils.trust_checkpoint('),
+                         ('--trust-checkpoint', '--trust-checkpoint')):
+        run = subprocess.run(
+            [sys.executable, '-c', code, str(path)] + ([flag] if flag else
+                                                       []),
+            capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert advice in run.stdout and str(path) in run.stdout
+    from mmsemanticmim.utils import UnsafeCheckpointError, read_checkpoint
     with pytest.raises(UnsafeCheckpointError, match=str(path)):
         read_checkpoint(str(path))
+
+
+def test_import_changes_no_loader_filter_or_config_table():
+    """``import mmsemanticmim`` in a fresh interpreter leaves mmengine's
+    checkpoint schemes, torch.load and the warnings filters as they were;
+    mmengine's table of config packages gains our name and nothing else."""
+    import subprocess
+    import sys
+    code = (
+        # the libraries we import add filters of their own at import: they
+        # come first, so that what is compared is what our import adds
+        'import warnings, torch, mmengine.runner, mmcv.ops, mmpretrain\n'
+        'import mmpretrain.models, mmpretrain.apis, mmseg.models\n'
+        'import mmdet.models, mmdet.apis, mmseg.apis\n'
+        'from mmengine.runner import CheckpointLoader\n'
+        'from mmengine.config import utils as cu\n'
+        'schemes = dict(CheckpointLoader._schemes)\n'
+        'filters = list(warnings.filters)\n'
+        'table = dict(cu.MODULE2PACKAGE)\n'
+        'load = torch.load\n'
+        'import mmsemanticmim\n'
+        'assert dict(CheckpointLoader._schemes) == schemes\n'
+        'assert list(warnings.filters) == filters, (warnings.filters[:3])\n'
+        'assert torch.load is load\n'
+        'assert dict(cu.MODULE2PACKAGE) == dict(table, '
+        'mmsemanticmim="mmsemanticmim")\n'
+        'mmsemanticmim.setup_env()  # the opt-in does change the schemes\n'
+        'assert dict(CheckpointLoader._schemes) != schemes\n')
+    run = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_stock_runner_checkpoint_loads_the_same_with_or_without_us(
+        tmp_path):
+    """A checkpoint a stock mmengine Runner wrote (its message hub holds
+    Python objects) loads with the user's settings exactly as it does in a
+    process that never imported us."""
+    import os
+    import subprocess
+    import sys
+    path = str(tmp_path / 'stock.pth')
+    write = (
+        'import sys, torch\n'
+        'from mmengine.logging import MessageHub\n'
+        'hub = MessageHub.get_instance("stock")\n'
+        'hub.update_scalar("train/loss", 1.0)\n'
+        'torch.save(dict(state_dict=torch.nn.Linear(2, 2).state_dict(), '
+        'message_hub=hub.state_dict(), meta=dict(epoch=1)), sys.argv[1])\n')
+    subprocess.run([sys.executable, '-c', write, path], check=True)
+    load = (
+        'import sys, torch\n'
+        'if sys.argv[2] == "ours": import mmsemanticmim\n'
+        'from mmengine.runner import load_checkpoint\n'
+        'try:\n'
+        '    ckpt = load_checkpoint(torch.nn.Linear(2, 2), sys.argv[1])\n'
+        '    print("loaded", sorted(ckpt))\n'
+        'except Exception as e:\n'
+        '    print("refused", type(e).__name__)\n')
+    outcomes = {}
+    for env in ({}, {'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'}):
+        for who in ('stock', 'ours'):
+            run = subprocess.run(
+                [sys.executable, '-c', load, path, who],
+                env=dict(os.environ, **env), capture_output=True, text=True)
+            assert run.returncode == 0, run.stderr[-2000:]
+            outcomes[(tuple(env), who)] = run.stdout.strip().splitlines()[-1]
+        assert outcomes[(tuple(env), 'stock')] == \
+            outcomes[(tuple(env), 'ours')], outcomes
+    assert outcomes[(('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', ), 'ours')]\
+        .startswith('loaded'), outcomes
 
 
 def test_torch_load_is_torch_s_own():

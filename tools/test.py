@@ -1,6 +1,6 @@
 """Evaluate a checkpoint with any mmsemanticmim config (mmpretrain, mmseg or
 mmdet scope: the config's ``default_scope`` decides)."""
-import mmsemanticmim  # noqa: F401  (compat guards before any other import)
+import mmsemanticmim  # noqa: F401  (registers the components)
 from mmsemanticmim.engine import build_test_parser, run_test
 
 

@@ -1,7 +1,7 @@
 """Train any mmsemanticmim config: pre-training (mmpretrain scope) and the
 downstream mmpretrain / mmseg / mmdet configs alike; the config's
 ``default_scope`` decides which toolbox's registries build it."""
-import mmsemanticmim  # noqa: F401  (compat guards before any other import)
+import mmsemanticmim  # noqa: F401  (registers the components)
 from mmsemanticmim.engine import build_train_parser, run_train
 
 

@@ -4,27 +4,57 @@ torch >= 2.6 unpickles with ``weights_only=True`` by default, torch 2.1 does
 not, and mmengine's loaders may still ask for full unpickling (its fix for
 open-mmlab/mmengine#1655, PR #1670, does). Every torch checkpoint read by
 this package goes through :func:`read_checkpoint` (``.safetensors`` files,
-which hold no pickle, are read by ``safetensors`` in ``timm_files``), and
-OpenMMLab's loaders reach it through mmengine's documented extension point:
-the ``CheckpointLoader`` schemes for local files and http(s) URLs are
-registered here (:func:`register_checkpoint_loaders`, called at
-``import mmsemanticmim``).
+which hold no pickle, are read by ``safetensors`` in ``timm_files``).
+
+``import mmsemanticmim`` changes none of this for other code: OpenMMLab's
+loaders (``load_from``, ``resume``, ``init_cfg=Pretrained`` of other
+libraries' modules) keep mmengine's stock ``CheckpointLoader`` until a
+process opts in with :func:`register_checkpoint_loaders` (what
+``mmsemanticmim.setup_env()`` calls; our tools and runners call it at their
+entry), which routes local files and http(s) URLs through
+:func:`read_checkpoint` via mmengine's documented extension point.
 ``torch.load`` itself is left as torch ships it.
 
 mmengine's other schemes (``torchvision://``, ``open-mmlab://``, ``s3://``,
 ...) call its own download helpers directly and keep torch's default;
 :func:`read_checkpoint` hands such names to them.
 """
+import hashlib
 import os
 import os.path as osp
 import pickle
-from typing import Any
+import re
+import sys
+from typing import Any, Optional
 
 import torch
 
 #: Environment variable holding checkpoint paths the user trusts with
 #: full unpickling (``os.pathsep``-separated). Set by ``--trust-checkpoint``.
 TRUST_ENV = 'MMSEMANTICMIM_TRUSTED_CHECKPOINTS'
+
+#: The command-line flag of the running tool that trusts a file, if any
+#: (set by :func:`set_trust_flag`); elsewhere a refusal names the call and
+#: the environment variable.
+_trust_flag: Optional[str] = None
+
+
+def set_trust_flag(flag: Optional[str]) -> None:
+    """Name the running tool's flag (e.g. ``'--trust-checkpoint'``) in
+    refusals: a tool that parses such a flag calls this at its entry."""
+    global _trust_flag
+    _trust_flag = flag
+
+
+def _trust_advice(name: Optional[str]) -> str:
+    target = name or 'FILE'
+    if _trust_flag is not None:
+        return (f'pass `{_trust_flag} {target}` to the tool (or add the path '
+                f'to the {TRUST_ENV} environment variable)')
+    return (f'call `mmsemanticmim.utils.trust_checkpoint({target!r})` before '
+            f'loading, or add the path to the {TRUST_ENV} environment '
+            'variable')
+
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds objects that only a full (code-running) unpickle
@@ -145,9 +175,7 @@ def read_checkpoint(f: Any, map_location: Any = 'cpu',
             'Python objects that only a full unpickle could rebuild, and '
             'unpickling can run arbitrary code. Checkpoints written by '
             'mmsemanticmim never need this. If you trust where this file '
-            f'came from, pass `--trust-checkpoint {name or "FILE"}` to the '
-            f'tool (or add the path to the {TRUST_ENV} environment '
-            f'variable). Details: {e}') from None
+            f'came from, {_trust_advice(name)}. Details: {e}') from None
 
 
 def _load_local(filename: str, map_location: Any = None) -> Any:
@@ -162,25 +190,72 @@ def _load_local(filename: str, map_location: Any = None) -> Any:
 URL_PREFIXES = ('http://', 'https://')
 
 
-def _download(url: str, model_dir: str = None, progress: bool = False) -> str:
-    """The local copy of ``url`` in torch's hub cache, downloaded once
-    (local rank 0 first, as mmengine does)."""
-    from urllib.parse import urlparse
+#: OpenMMLab's release names, ``NAME_YYYYMMDD-<hex>.ext`` (what
+#: ``publish_model.py`` writes): the hex digits start the file's SHA-256,
+#: checked as torch.hub checks them. Other names (``model-20240101.pth``)
+#: are not taken for a hash.
+HASH_PREFIX = re.compile(r'_\d{8}-([a-f0-9]{8,64})\.[^/]*$')
 
+
+def url_hash_prefix(url: str) -> Optional[str]:
+    """The SHA-256 prefix a URL's file name promises, if it has one."""
+    from urllib.parse import urlparse
+    match = HASH_PREFIX.search(osp.basename(urlparse(url).path))
+    return match.group(1) if match else None
+
+
+def _sha256_startswith(path: str, prefix: str) -> bool:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest().startswith(prefix)
+
+
+def download_path(url: str, model_dir: Optional[str] = None) -> str:
+    """Where :func:`read_checkpoint` caches ``url``: one folder per whole
+    URL (two URLs with the same file name never share an entry), the file
+    keeping its name."""
+    from urllib.parse import urlparse
+    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints',
+                                      'mmsemanticmim')
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return osp.join(model_dir, key, osp.basename(urlparse(url).path))
+
+
+def _download(url: str, model_dir: Optional[str] = None,
+              progress: Optional[bool] = None) -> str:
+    """The local copy of ``url``, downloaded once by rank 0 while the
+    others wait (the cache must be shared by the nodes, as for mmengine's
+    loader). A release name (``NAME_YYYYMMDD-<sha256[:8]>``)
+    is checked against it, on download and in the cache: a cached copy that
+    does not match is downloaded again. ``progress`` defaults to a bar on a
+    terminal."""
     from mmengine.dist import get_dist_info
-    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
-    path = osp.join(model_dir, osp.basename(urlparse(url).path))
+    path = download_path(url, model_dir)
+    prefix = url_hash_prefix(url)
+    if progress is None:
+        progress = sys.stderr.isatty()
     rank, world_size = get_dist_info()
-    if rank == 0 and not osp.isfile(path):
-        os.makedirs(model_dir, exist_ok=True)
-        torch.hub.download_url_to_file(url, path, progress=progress)
+    if rank == 0:
+        stale = osp.isfile(path) and prefix is not None and \
+            not _sha256_startswith(path, prefix)
+        if stale:
+            os.remove(path)
+        if not osp.isfile(path):
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            # torch.hub writes a temporary file and renames it into place,
+            # and raises naming both hashes when the prefix does not match
+            torch.hub.download_url_to_file(url, path, hash_prefix=prefix,
+                                           progress=progress)
     if world_size > 1:
         torch.distributed.barrier()
     return path
 
 
-def _load_url(url: str, map_location: Any = None, model_dir: str = None,
-              progress: bool = False) -> Any:
+def _load_url(url: str, map_location: Any = None,
+              model_dir: Optional[str] = None,
+              progress: Optional[bool] = None) -> Any:
     """mmengine's http(s) scheme, through :func:`read_checkpoint`."""
     return read_checkpoint(_download(url, model_dir, progress), map_location)
 
@@ -188,9 +263,77 @@ def _load_url(url: str, map_location: Any = None, model_dir: str = None,
 def register_checkpoint_loaders() -> None:
     """Make mmengine's ``CheckpointLoader`` (``load_from``, ``resume``,
     ``init_cfg=Pretrained`` of every OpenMMLab library) read local files
-    and URLs with :func:`read_checkpoint`."""
+    and URLs with :func:`read_checkpoint`, for the rest of the process.
+
+    An opt-in (``mmsemanticmim.setup_env()`` calls it; importing the
+    package does not): afterwards a checkpoint that needs a full unpickle
+    (e.g. one written by a stock mmengine Runner, whose message hub holds
+    Python objects) is refused unless trusted (:func:`trust_checkpoint`).
+    """
     from mmengine.runner.checkpoint import CheckpointLoader
     CheckpointLoader.register_scheme(prefixes='', loader=_load_local,
                                      force=True)
     CheckpointLoader.register_scheme(prefixes=URL_PREFIXES,
                                      loader=_load_url, force=True)
+
+
+#: What a published checkpoint keeps of a training checkpoint; the rest
+#: (optimizer, message hub, schedulers, EMA) is training state.
+PUBLISHED_KEYS = ('state_dict', 'meta')
+
+
+def publish_checkpoint(src: str, out_stem: str, date: Optional[str] = None,
+                       ) -> str:
+    """Write the weights-only release file of a checkpoint, named as
+    OpenMMLab (and torch.hub) do: ``{out_stem}_{YYYYMMDD}-{sha256[:8]}.pth``.
+
+    Only ``state_dict`` and ``meta`` (with our encoder meta) are kept; the
+    file loads with ``torch.load(weights_only=True)``, and a URL to it is
+    checked against the hash in its name when downloaded
+    (:func:`read_checkpoint`).
+
+    Args:
+        src (str): A checkpoint of ours (training or extracted).
+        out_stem (str): The output path without date, hash and suffix.
+        date (str, optional): ``YYYYMMDD``; defaults to today (UTC).
+
+    Returns:
+        str: The path written.
+    """
+    import datetime
+    import io
+    ckpt = read_checkpoint(src)
+    if not isinstance(ckpt, dict) or not isinstance(
+            ckpt.get('state_dict'), dict):
+        raise ValueError(f'{src} holds no state_dict: not a checkpoint of '
+                         'a model')
+    published = {k: ckpt[k] for k in PUBLISHED_KEYS if k in ckpt}
+    date = date or datetime.datetime.now(datetime.timezone.utc).strftime(
+        '%Y%m%d')
+    if not re.fullmatch(r'\d{8}', date):
+        raise ValueError(f'date must be YYYYMMDD, got {date!r}')
+    # written to memory first: a file's archive records are named after
+    # it, so the bytes (and the hash) would depend on the output name
+    buffer = io.BytesIO()
+    torch.save(published, buffer)
+    data = buffer.getvalue()
+    del buffer
+    dst = f'{out_stem}_{date}-{hashlib.sha256(data).hexdigest()[:8]}.pth'
+    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+    tmp = dst + '.tmp'
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+        try:
+            torch.load(tmp, map_location='cpu', weights_only=True)
+        except pickle.UnpicklingError as e:
+            raise ValueError(
+                f'{src}: its state_dict or meta holds Python objects that a '
+                'weights-only load refuses, so the published file would '
+                f'not load safely; convert them to tensors / plain '
+                f'containers first. Details: {e}') from None
+        os.replace(tmp, dst)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    return dst

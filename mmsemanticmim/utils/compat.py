@@ -1,15 +1,15 @@
-"""Workarounds for the pinned dependency stack, applied once at import.
+"""The two guards ``import mmsemanticmim`` applies, without which the stack
+does not import at all.
 
-Every deviation from stock behaviour of an installed library lives here, each
-with the upstream issue it works around. Nothing here edits installed files:
-each fix is an in-memory guard, applied by :func:`apply` when
-``import mmsemanticmim`` runs (before any OpenMMLab package pulls in
-torchvision).
+Each acts only where the library cannot import otherwise, with the upstream
+issue it works around; nothing here edits installed files, and a library
+that imports fine is left exactly as it is. Everything else a process may
+want changed (checkpoint loading, warnings) is opt-in:
+``mmsemanticmim.setup_env()``.
 """
 import importlib.util
 import os.path as osp
 import sys
-import warnings
 
 from .torchvision_guard import guard
 
@@ -71,8 +71,3 @@ def apply() -> None:
     _applied = True
     guard()  # torchvision_guard.py (pytorch/vision#9085)
     _mmpretrain_multimodal_switch()
-    # setuptools < 81 is pinned because mmcv's build imports pkg_resources;
-    # mmengine imports it at runtime too and setuptools warns on every import
-    # (pypa/setuptools#4869). The warning is about the future, not this stack.
-    warnings.filterwarnings(
-        'ignore', message='pkg_resources is deprecated', category=UserWarning)

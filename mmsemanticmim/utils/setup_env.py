@@ -1,7 +1,38 @@
+"""What a process opts in to: registration of every module, and the
+checkpoint loading and warnings our tools use (never done at import)."""
 import datetime
 import warnings
+from typing import Optional
 
 from mmengine import DefaultScope
+
+from .checkpoint_file import register_checkpoint_loaders, set_trust_flag
+
+
+def setup_env(trust_flag: Optional[str] = None) -> None:
+    """Opt this process in to what mmsemanticmim's tools run with.
+
+    Importing the package only registers components; this call, made by
+    our tools and runners at their entry (and by a user who wants the same
+    in their own script), changes process-wide state:
+
+    - mmengine's ``CheckpointLoader`` reads local files and http(s) URLs
+      weights-only through :func:`read_checkpoint` (no code from a
+      checkpoint runs; URLs are cached per URL and checked against the
+      hash prefix of their file name), for every OpenMMLab library;
+    - setuptools' ``pkg_resources is deprecated`` warning, which mmengine
+      triggers on every run (pypa/setuptools#4869), is not shown.
+
+    Args:
+        trust_flag (str, optional): The command-line flag that trusts a
+            checkpoint in the calling tool (``'--trust-checkpoint'``),
+            named by refusals. None: they name the call and environment
+            variable instead.
+    """
+    register_checkpoint_loaders()
+    set_trust_flag(trust_flag)
+    warnings.filterwarnings(
+        'ignore', message='pkg_resources is deprecated', category=UserWarning)
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:

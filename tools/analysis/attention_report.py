@@ -22,12 +22,13 @@ one file, else a scikit-image sample photo.
 import argparse
 import os.path as osp
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 from mmsemanticmim.analysis import (add_image_args, attention_report,
                                     checkpoint_names)
 
 
 def main(argv=None):
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('checkpoints', nargs='+')
     parser.add_argument('--out-dir', required=True)

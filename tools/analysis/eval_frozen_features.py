@@ -19,7 +19,7 @@ tools/dataset_converters/mnist_to_folder.py). Prints one JSON line.
 import argparse
 import json
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 from mmsemanticmim.analysis import add_image_args
 from mmsemanticmim.evaluation import evaluate_class_folder, load_frozen_encoder
 
@@ -27,6 +27,7 @@ MNIST_DEMO_NORM = dict(mean=[33.3] * 3, std=[78.6] * 3)
 
 
 def main():
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('checkpoint')
     parser.add_argument('--data-root', default='data/mnist_demo')

@@ -24,7 +24,7 @@ the first checkpoint's architecture with random weights as a floor.
 import argparse
 import os.path as osp
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 from mmsemanticmim.analysis import (add_image_args, checkpoint_names,
                                     representation_report)
 
@@ -58,6 +58,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     args = parse_args(argv)
     print(representation_report(
         args.checkpoints, args.names, args.out_dir, args.random_init,

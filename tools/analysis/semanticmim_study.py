@@ -31,11 +31,12 @@ Usage: python tools/analysis/semanticmim_study.py [--work-dir DIR]
 import argparse
 import os.path as osp
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 from mmsemanticmim.analysis.study import run_study
 
 
 def main():
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/study')
     parser.add_argument('--data-root', default='data/mnist_demo')

@@ -26,12 +26,13 @@ Usage:
 """
 import argparse
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 import torch
 from mmsemanticmim.analysis.study_gpu import ARMS, PRESET_EPOCHS, run_study
 
 
 def main(argv=None):
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data-root', required=True)
     parser.add_argument('--gpus', type=int, required=True,

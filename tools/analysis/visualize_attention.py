@@ -21,7 +21,7 @@ ImageNet's statistics (with a warning).
 import argparse
 from typing import Tuple
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 from mmsemanticmim.analysis import visualize
 
 
@@ -33,6 +33,7 @@ def _point(text: str) -> Tuple[float, float]:
 
 
 def main():
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('checkpoints', nargs='+', help='one or two')
     parser.add_argument('--out', required=True, help='output PNG')

@@ -38,12 +38,13 @@ with ``--out DIR``, writes ``gpu_check.json`` there as it goes.
 import argparse
 import sys
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 import torch
 from mmsemanticmim.benchmarks.gpu_check import run
 
 
 def main():
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--dry-run', action='store_true',
                         help='CPU, tiny models: test the script')

@@ -29,11 +29,12 @@ peak at the same per-process batch.
 """
 import argparse
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 from mmsemanticmim.benchmarks.pretrain_memory import MODELS, MODES, run
 
 
 def main():
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--archs', nargs='+', default=['base', 'large'])
     parser.add_argument('--models', nargs='+', default=list(MODELS),

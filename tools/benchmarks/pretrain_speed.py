@@ -43,12 +43,13 @@ ours / reference per setting; on CUDA also the bf16 training throughput
 """
 import argparse
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 import torch
 from mmsemanticmim.benchmarks.pretrain_speed import run
 
 
 def main():
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--steps', type=int, default=5)

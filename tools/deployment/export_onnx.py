@@ -12,13 +12,14 @@ Usage: python tools/deployment/export_onnx.py CKPT OUT
 import argparse
 import sys
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 from mmsemanticmim.models.backbones import SemanticMIMViT
 from mmsemanticmim.models.backbones.onnx_export import check, export
 from mmsemanticmim.utils import UnsafeCheckpointError
 
 
 def main():
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('ckpt', help='SemanticMIM checkpoint (any of ours)')
     parser.add_argument('out', help='output .onnx file')

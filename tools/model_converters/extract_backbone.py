@@ -11,11 +11,12 @@ Usage: python tools/model_converters/extract_backbone.py IN OUT
 """
 import argparse
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 from mmsemanticmim.models.backbones.checkpoint_meta import extract_encoder
 
 
 def main():
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='pre-training checkpoint')
     parser.add_argument('dst', help='output backbone checkpoint')

@@ -11,7 +11,7 @@ Usage: python tools/model_converters/reference_to_semanticmim.py IN OUT
 """
 import argparse
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 
 from mmsemanticmim.models.reference_checkpoint import (
     ReferenceFormatError, convert_reference_checkpoint)
@@ -19,6 +19,8 @@ from mmsemanticmim.utils import UnsafeCheckpointError, trust_checkpoint
 
 
 def main():
+    # weights-only checkpoint loading; refusals name --trust-checkpoint
+    mmsemanticmim.setup_env(trust_flag='--trust-checkpoint')
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help="the authors' pre-training checkpoint")
     parser.add_argument('dst', help='output checkpoint')

@@ -14,12 +14,13 @@ Usage: python tools/model_converters/timm_to_semanticmim.py IN OUT
 import argparse
 import sys
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
+import mmsemanticmim  # registers the components
 from mmsemanticmim.models.backbones.timm_files import read_timm_checkpoint
 from mmsemanticmim.utils import UnsafeCheckpointError
 
 
 def main():
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='timm weights (.safetensors/.pth/.bin)')
     parser.add_argument('dst', help='output encoder checkpoint (.pth)')

@@ -121,6 +121,20 @@ def allow_zero_workers(cfg) -> None:
             loader.pop('prefetch_factor', None)
 
 
+def unscope_collate_fns(cfg) -> None:
+    """A config inheriting ``PKG::`` bases has ``_scope_`` added by mmengine
+    to every dict with a ``type``; ``Runner.build_dataloader`` passes the
+    rest of a ``collate_fn`` dict to the function as keyword arguments
+    (mmengine 0.10.7), so ``default_collate`` would get ``_scope_=...``.
+    The key is dropped (the function is looked up by name either way)."""
+    for split in SPLITS:
+        loader = cfg.get(split, None)
+        collate = loader.get('collate_fn', None) if isinstance(
+            loader, dict) else None
+        if isinstance(collate, dict):
+            collate.pop('_scope_', None)
+
+
 def prepare_config(cfg, splits=SPLITS) -> None:
     """Checks and defaults every tool applies before building the Runner:
     no key that nothing reads (:func:`check_config_keys`), data folders
@@ -132,6 +146,7 @@ def prepare_config(cfg, splits=SPLITS) -> None:
     if str(strategy.get('type', '')).endswith('FSDPStrategy'):
         check_fsdp_device(f"strategy.type={strategy['type']}")
     allow_zero_workers(cfg)
+    unscope_collate_fns(cfg)
     add_checkpoint_hooks(cfg)
     check_data_roots(cfg, splits)
     if cfg.get('model'):

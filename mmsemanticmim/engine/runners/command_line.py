@@ -9,6 +9,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from mmsemanticmim.utils import read_checkpoint, trust_checkpoint
+from mmsemanticmim.utils.setup_env import setup_env
 from ..checkpoints import is_readable_checkpoint
 from ..hooks.resume_guard_hook import SETTINGS
 from ..launch import init_distributed
@@ -176,6 +177,7 @@ def run_train(args: argparse.Namespace) -> None:
     """``tools/train.py``: trust the named files, fold the flags into the
     config, start the process group and train."""
     _local_rank(args)
+    setup_env(trust_flag='--trust-checkpoint')
     for path in args.trust_checkpoint:
         trust_checkpoint(path)
     cfg = merge_train_args(Config.fromfile(args.config), args)
@@ -215,6 +217,7 @@ def run_test(args: argparse.Namespace) -> dict:
     strictly (a misfit fails before any metric, unless ``--non-strict``),
     print the metrics and return them."""
     _local_rank(args)
+    setup_env(trust_flag='--trust-checkpoint')
     for path in args.trust_checkpoint:
         trust_checkpoint(path)
     if not osp.isfile(args.checkpoint):

@@ -10,7 +10,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import FlexibleRunner, Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
-from mmsemanticmim.utils.checkpoint_file import read_checkpoint
+from mmsemanticmim.utils.checkpoint_file import (read_checkpoint,
+                                                 register_checkpoint_loaders)
 
 from ..checkpoints import (CheckpointMisfitError, atomic_replace,
                            describe_misfit, diff_state, encoder_mismatches,
@@ -54,6 +55,12 @@ class _SafeLoading:
     auto_resume_load_from: Optional[str] = None
     #: Keys that did not load under ``strict_load=False``; None otherwise.
     load_report: Optional[dict] = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        # a config that names our runner opts the process in to weights-only
+        # checkpoint loading (what mmsemanticmim.setup_env() does)
+        register_checkpoint_loaders()
+        super().__init__(*args, **kwargs)
 
     @classmethod
     def from_cfg(cls, cfg) -> 'SafeRunner':
