@@ -44,12 +44,25 @@ CASES = {
 MASK_RATIO = 0.6
 
 
+def _has_amx() -> bool:
+    """Whether the CPU has AMX tiles (Linux ``/proc/cpuinfo``): the same
+    ISA level with and without them has given other last bits."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            return any(line.startswith('flags') and ' amx_tile' in line
+                       for line in f)
+    except OSError:
+        return False
+
+
 def platform_key() -> str:
-    """Which kernels computed the numbers: torch version and CPU ISA."""
+    """Which kernels computed the numbers: torch version and CPU ISA
+    (``-AMX`` where the CPU has AMX tiles)."""
     isa = torch.backends.cpu.get_cpu_capability() if hasattr(
         torch.backends, 'cpu') and hasattr(
             torch.backends.cpu, 'get_cpu_capability') else 'unknown'
-    return f"torch-{torch.__version__.split('+')[0]}-{isa}"
+    amx = '-AMX' if _has_amx() else ''
+    return f"torch-{torch.__version__.split('+')[0]}-{isa}{amx}"
 
 
 @contextmanager

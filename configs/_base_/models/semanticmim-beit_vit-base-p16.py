@@ -3,6 +3,7 @@
 # bias), 1 proxy, DALL-E tokens (8192 codes) of the 112 view, cross-entropy.
 model = dict(
     type='SemanticMIM',
+    _scope_='mmsemanticmim',  # builds from mmpretrain's get_model too
     bottleneck=True,
     backbone=dict(
         type='SemanticMIMPretrainViT',

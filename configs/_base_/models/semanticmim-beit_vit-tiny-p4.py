@@ -6,6 +6,7 @@ _tiny = dict(embed_dims=96, num_layers=4, num_heads=3,
              feedforward_channels=384)
 model = dict(
     type='SemanticMIM',
+    _scope_='mmsemanticmim',  # builds from mmpretrain's get_model too
     bottleneck=True,
     backbone=dict(
         type='SemanticMIMPretrainViT',

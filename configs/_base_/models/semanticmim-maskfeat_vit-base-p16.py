@@ -3,6 +3,7 @@
 # gaussian window: 108 values a patch), L2 on the masked patches.
 model = dict(
     type='SemanticMIM',
+    _scope_='mmsemanticmim',  # builds from mmpretrain's get_model too
     bottleneck=True,
     backbone=dict(
         type='SemanticMIMPretrainViT',

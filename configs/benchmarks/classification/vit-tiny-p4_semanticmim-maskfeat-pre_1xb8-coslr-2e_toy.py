@@ -1,6 +1,6 @@
 # Toy-size fine-tuning for CPU (tests, smoke runs): the full recipe's model
-# with the tiny pre-training encoder (4x96, patch 4, 32 px; its proxy count
-# and layer flavour read from the checkpoint) on an image folder given as
+# with the tiny pre-training encoder (4x96, patch 4, 32 px, 4 proxies)
+# on an image folder given as
 # data_root (CustomDataset layout: train/<class>/*, val/<class>/*).
 _base_ = './vit-base-p16_semanticmim-maskfeat-pre_8xb256-coslr-100e_in1k.py'
 
@@ -36,10 +36,14 @@ model = dict(
                   feedforward_channels=384),
         img_size=32,
         patch_size=4,
-        num_proxy_tokens=None,
-        layer_type=None,
-        layer_scale_init_value=None,
-        init_cfg=dict(checkpoint='work_dirs/demo/epoch_10.pth')),
+        # the tiny pre-training config's encoder (a checkpoint that differs
+        # is refused, naming the value to set)
+        num_proxy_tokens=4,
+        layer_type='vit',
+        layer_scale_init_value=0.,
+        # the pre-trained weights: --pretrained PATH (tools/train.py) or
+        # --cfg-options model.backbone.init_cfg.checkpoint=PATH
+        init_cfg=dict(checkpoint=None)),
     head=dict(num_classes=2, in_channels=96),
     train_cfg=dict(_delete_=True))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))

@@ -18,10 +18,14 @@ model = dict(
         img_size=image_size,
         patch_size=4,
         out_indices=(3, ),
-        num_proxy_tokens=None,
-        layer_type=None,
-        layer_scale_init_value=None,
-        init_cfg=dict(checkpoint='work_dirs/demo/epoch_10.pth')),
+        # the tiny pre-training config's encoder (a checkpoint that differs
+        # is refused, naming the value to set)
+        num_proxy_tokens=4,
+        layer_type='vit',
+        layer_scale_init_value=0.,
+        # the pre-trained weights: --pretrained PATH (tools/train.py) or
+        # --cfg-options model.backbone.init_cfg.checkpoint=PATH
+        init_cfg=dict(checkpoint=None)),
     neck=dict(backbone_channel=96, in_channels=[24, 48, 96, 96],
               out_channels=32),
     rpn_head=dict(

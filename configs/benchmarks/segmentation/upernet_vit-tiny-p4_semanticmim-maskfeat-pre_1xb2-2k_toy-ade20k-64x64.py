@@ -1,6 +1,6 @@
 # Toy-size ADE20K-format segmentation for CPU (tests, smoke runs): the full
-# recipe's UperNet with the tiny pre-training encoder (4x96, patch 4; proxy
-# count and layer flavour read from the checkpoint; positions resized from
+# recipe's UperNet with the tiny pre-training encoder (4x96, patch 4, 4
+# proxies; positions resized from
 # its 8x8 grid to 16x16) on 64x64 crops of an ADE20K-layout folder given as
 # data_root (images/{training,validation}/*.jpg,
 # annotations/{training,validation}/*.png).
@@ -17,10 +17,14 @@ model = dict(
         img_size=crop_size,
         patch_size=4,
         out_indices=(0, 1, 2, 3),
-        num_proxy_tokens=None,
-        layer_type=None,
-        layer_scale_init_value=None,
-        init_cfg=dict(checkpoint='work_dirs/demo/epoch_10.pth')),
+        # the tiny pre-training config's encoder (a checkpoint that differs
+        # is refused, naming the value to set)
+        num_proxy_tokens=4,
+        layer_type='vit',
+        layer_scale_init_value=0.,
+        # the pre-trained weights: --pretrained PATH (tools/train.py) or
+        # --cfg-options model.backbone.init_cfg.checkpoint=PATH
+        init_cfg=dict(checkpoint=None)),
     neck=dict(embed_dim=96),
     decode_head=dict(in_channels=[96] * 4, channels=32, pool_scales=(1, 2),
                      norm_cfg=norm_cfg),

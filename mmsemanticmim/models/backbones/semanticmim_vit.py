@@ -82,6 +82,9 @@ class SemanticMIMViT(BaseBackbone):
             every encoder weight must be in the checkpoint and fit, or
             loading fails with the key and the config value to change; the
             position embedding is resized to this ``img_size``.
+        pretrained (str, optional): A checkpoint, as mmseg's
+            ``EncoderDecoder`` passes its ``model.pretrained``: the same as
+            a ``Pretrained`` ``init_cfg`` (with a warning).
     """
     arch_zoo = VisionTransformer.arch_zoo
     OUT_TYPES = ('raw', 'featmap', 'avg_featmap', 'cls_token')
@@ -104,7 +107,24 @@ class SemanticMIMViT(BaseBackbone):
                  interpolate_mode: str = 'bicubic',
                  with_cp: bool = False,
                  patch_cfg: dict = dict(),
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 pretrained: Optional[str] = None) -> None:
+        if pretrained is not None:
+            # mmseg's EncoderDecoder hands its ``model.pretrained`` (set in
+            # mmseg's stock base configs) to the backbone, as mmseg's own
+            # backbones take it: the same as init_cfg's Pretrained
+            if _is_pretrained(init_cfg):
+                raise ValueError(
+                    f'The backbone got pretrained={pretrained!r} (mmseg '
+                    "passes the config's model.pretrained) and a Pretrained "
+                    'init_cfg: set model.pretrained=None and keep '
+                    'model.backbone.init_cfg.')
+            warnings.warn(
+                f'pretrained={pretrained!r} (model.pretrained of an mmseg '
+                "config) is read as init_cfg=dict(type='Pretrained', "
+                'checkpoint=...); set model.pretrained=None and '
+                'model.backbone.init_cfg instead.')
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = parse_arch(arch)
         # the Pretrained checkpoint, once read (for None settings), until
@@ -174,7 +194,9 @@ class SemanticMIMViT(BaseBackbone):
                 raise ValueError(f'out_indices {list(out_indices)} out of '
                                  f'range for {self.num_layers} layers')
 
-        dpr = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        # on the CPU whatever the default device (a model built on 'meta')
+        dpr = torch.linspace(0, drop_path_rate, self.num_layers,
+                             device='cpu').tolist()
         self.layers = nn.ModuleList([
             ProxyTransformerLayer(
                 embed_dims=self.embed_dims,
@@ -252,9 +274,18 @@ class SemanticMIMViT(BaseBackbone):
                     "init_cfg has no dict(type='Pretrained', checkpoint=...)"
                     ': give the values or the checkpoint.')
             return None
+        if not cfg.get('checkpoint'):
+            raise ValueError(
+                "The backbone's init_cfg is dict(type='Pretrained') without "
+                'a checkpoint: set model.backbone.init_cfg.checkpoint=PATH '
+                'in the config (tools/train.py: --pretrained PATH or '
+                '--cfg-options model.backbone.init_cfg.checkpoint=PATH).')
         if self._pretrained is None:
+            # no prefix given: found from the keys (pre-training files
+            # hold the encoder under 'backbone.', extracted ones at the top)
             self._pretrained = load_encoder_checkpoint(
-                cfg['checkpoint'], cfg.get('prefix', None))
+                cfg['checkpoint'], cfg['prefix']) if 'prefix' in cfg else \
+                load_encoder_checkpoint(cfg['checkpoint'])
         return self._pretrained
 
     def _resize_pos_embed_hook(self, state_dict, prefix, *args,

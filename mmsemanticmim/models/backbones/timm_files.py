@@ -2,7 +2,9 @@
 library side of ``tools/model_converters/semanticmim_to_timm.py`` and
 ``timm_to_semanticmim.py``)."""
 import json
+import os
 import os.path as osp
+import warnings
 
 import torch
 
@@ -20,15 +22,53 @@ def json_path(weights: str) -> str:
     return osp.splitext(weights)[0] + '.json'
 
 
-def write_timm_checkpoint(src: str, dst: str, img_size=None, drop_pooling_norm=False,
-            mean=IMAGENET_MEAN, std=IMAGENET_STD) -> dict:
-    """Write ``dst`` (safetensors) and its json; returns the json dict."""
+#: timm's folder format (``timm.create_model('local-dir:DIR',
+#: pretrained=True)``, timm >= 1.0.26 for safetensors): these two files.
+FOLDER_CONFIG = 'config.json'
+FOLDER_WEIGHTS = 'model.safetensors'
+
+
+def is_timm_folder_target(dst: str) -> bool:
+    """Whether ``dst`` names a folder (no suffix, or an existing folder);
+    a ``.safetensors`` name is a file; anything else is refused.
+
+    Raises:
+        ValueError: A name with another suffix (``out.pth``).
+    """
+    if dst.endswith('.safetensors'):
+        return False
+    if osp.isdir(dst) or not osp.splitext(dst.rstrip('/'))[1]:
+        return True
+    raise ValueError(f'{dst}: give a folder (no suffix) for timm\'s format '
+                     'or a name ending in .safetensors')
+
+
+def write_timm_checkpoint(src: str, dst: str, img_size=None,
+                          drop_pooling_norm=False, mean=IMAGENET_MEAN,
+                          std=IMAGENET_STD) -> dict:
+    """Write the encoder of ``src`` for timm; returns the config written.
+
+    ``dst`` ending in ``.safetensors``: the weights, and beside them a json
+    of ``timm.create_model`` arguments. Otherwise ``dst`` is a folder in
+    timm's own format: ``config.json`` (``architecture``, ``model_args``,
+    ``pretrained_cfg``) and ``model.safetensors``, which
+    ``timm.create_model('local-dir:DST', pretrained=True)`` loads.
+    """
     try:
         from safetensors.torch import save_file
     except ImportError:
         raise ImportError('safetensors is missing: pip install '
                           'safetensors (or pip install -e .[optional])')
-    refuse_overwriting_input([dst, json_path(dst)], [src])
+    folder = is_timm_folder_target(dst)
+    if folder:
+        if osp.isfile(dst):
+            raise ValueError(f'{dst} is a file: give a folder, or a name '
+                             'ending in .safetensors')
+        weights_path = osp.join(dst, FOLDER_WEIGHTS)
+        config_path = osp.join(dst, FOLDER_CONFIG)
+    else:
+        weights_path, config_path = dst, json_path(dst)
+    refuse_overwriting_input([weights_path, config_path], [src])
     ckpt = load_encoder_checkpoint(src)
     if ckpt.head is not None and any(
             k.startswith('head.layers.pre_logits') for k in ckpt.full_state):
@@ -37,31 +77,52 @@ def write_timm_checkpoint(src: str, dst: str, img_size=None, drop_pooling_norm=F
             "timm's linear head cannot hold; convert a copy without the "
             "'head.*' keys (the encoder alone).")
     if not ckpt.meta.heads_recorded:
-        print(f'warning: {src} does not record its head count; assuming '
-              f'{ckpt.meta.heads} heads of 64 channels.')
+        warnings.warn(f'{src} does not record its head count; assuming '
+                      f'{ckpt.meta.heads} heads of 64 channels.')
     if img_size is not None and len(img_size) == 1:
         img_size = [img_size[0]] * 2
     tstate, args = encoder_to_timm(
         ckpt.state, ckpt.meta, img_size=img_size,
         drop_pooling_norm=drop_pooling_norm, head=ckpt.head, source=src)
-    cfg = dict(
-        model_name=TIMM_MODEL_NAME,
-        model_args=args,
-        pretrained_cfg=pretrained_cfg(args, mean, std),
-        # timm needs a head count in model_args; the meta beside it keeps
-        # one only where the checkpoint recorded it, so a guess reads back
-        # as a guess
-        **{META_KEY: ckpt.meta.to_dict()})
-    with written_atomically(dst) as tmp:
+    # timm needs a head count in model_args; the meta beside it keeps one
+    # only where the checkpoint recorded it, so a guess reads back as a guess
+    if folder:
+        cfg = dict(
+            architecture=TIMM_MODEL_NAME,
+            num_classes=args['num_classes'],
+            num_features=args['embed_dim'],
+            global_pool=args['global_pool'],
+            model_args=args,
+            pretrained_cfg=pretrained_cfg(args, mean, std),
+            **{META_KEY: ckpt.meta.to_dict()})
+        os.makedirs(dst, exist_ok=True)
+    else:
+        cfg = dict(
+            model_name=TIMM_MODEL_NAME,
+            model_args=args,
+            pretrained_cfg=pretrained_cfg(args, mean, std),
+            **{META_KEY: ckpt.meta.to_dict()})
+    with written_atomically(weights_path) as tmp:
         save_file(tstate, tmp, metadata={'timm_config': json.dumps(cfg)})
-    with written_atomically(json_path(dst)) as tmp, open(tmp, 'w') as f:
+    with written_atomically(config_path) as tmp, open(tmp, 'w') as f:
         json.dump(cfg, f, indent=2)
     return cfg
 
 
 def read_timm(path: str):
-    """The timm state dict in ``path`` and our exporter's config, if any."""
+    """The timm state dict in ``path`` (a weights file, or a folder in
+    timm's format) and the config written with it, if any."""
     cfg = None
+    if osp.isdir(path):
+        config_path = osp.join(path, FOLDER_CONFIG)
+        if not osp.isfile(osp.join(path, FOLDER_WEIGHTS)):
+            raise ValueError(f'{path} is a folder without {FOLDER_WEIGHTS} '
+                             "(timm's folder format)")
+        state, _ = read_timm(osp.join(path, FOLDER_WEIGHTS))
+        if osp.isfile(config_path):
+            with open(config_path) as f:
+                cfg = json.load(f)
+        return state, cfg
     if path.endswith('.safetensors'):
         try:
             from safetensors import safe_open

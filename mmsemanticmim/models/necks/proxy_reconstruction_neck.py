@@ -61,7 +61,9 @@ class ProxyReconstructionNeck(BaseModule):
                              f'{layer_type!r}')
         self.layer_type = layer_type
         self.num_layers = arch['num_layers']
-        dpr = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        # on the CPU whatever the default device (a model built on 'meta')
+        dpr = torch.linspace(0, drop_path_rate, self.num_layers,
+                             device='cpu').tolist()
         self.layers = nn.ModuleList([
             ProxyTransformerLayer(
                 embed_dims=arch['embed_dims'],
