@@ -1,5 +1,6 @@
 """The encoder outside OpenMMLab: exact timm conversion both ways, ONNX."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -271,3 +272,50 @@ def test_timm_round_trip_keeps_a_guessed_head_count_guessed(tmp_path):
     with pytest.raises(ValueError, match='5 heads do not divide the width'):
         read_timm_checkpoint(str(tmp_path / 'plain.pth'),
                              str(tmp_path / 'bad.pth'), num_heads=5)
+
+
+def test_timm_folder_format_loads_with_local_dir(tmp_path):
+    """A folder in timm's format: ``timm.create_model('local-dir:DIR',
+    pretrained=True)`` gives our encoder's features, and it reads back."""
+    enc = _encoder('beit', 4)
+    src = _save(enc, str(tmp_path / 'enc.pth'), prefix='backbone.')
+    out = str(tmp_path / 'timm_dir')
+    run = subprocess.run(
+        [sys.executable,
+         osp.join(REPO, 'tools/model_converters/semanticmim_to_timm.py'),
+         src, out], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert sorted(os.listdir(out)) == ['config.json', 'model.safetensors']
+    model = timm.create_model(f'local-dir:{out}', pretrained=True).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        ours = enc(x)[-1]
+        theirs = model.forward_features(x)
+    assert torch.allclose(theirs[:, :4], ours[:, :4], atol=1e-5)
+    back = str(tmp_path / 'back.pth')
+    meta = read_timm_checkpoint(out, back)
+    assert meta['num_proxy_tokens'] == 4 and meta['layer_type'] == 'beit'
+
+
+def test_hubconf_gives_the_encoder_of_a_checkpoint(tmp_path):
+    enc = SemanticMIMViT(arch='base', num_proxy_tokens=2, out_type='raw')
+    path = _save(enc, str(tmp_path / 'base.pth'))
+    loaded = torch.hub.load(REPO, 'semanticmim_vit_base_p16', source='local',
+                            checkpoint=path, out_type='raw')
+    assert loaded.num_proxy_tokens == 2
+    assert torch.equal(loaded.proxy_tokens, enc.proxy_tokens)
+    with pytest.raises(ValueError, match='entry of its size'):
+        torch.hub.load(REPO, 'semanticmim_vit_large_p16', source='local',
+                       checkpoint=path)
+    fresh = torch.hub.load(REPO, 'semanticmim_vit_base_p16', source='local',
+                           num_proxy_tokens=8)
+    assert fresh.proxy_tokens.shape == (1, 8, 768)
+
+
+def test_timm_destination_is_a_folder_or_safetensors(tmp_path):
+    from mmsemanticmim.models.backbones.timm_files import \
+        is_timm_folder_target
+    assert is_timm_folder_target(str(tmp_path / 'vit_dir'))
+    assert not is_timm_folder_target(str(tmp_path / 'vit.safetensors'))
+    with pytest.raises(ValueError, match='ending in .safetensors'):
+        is_timm_folder_target(str(tmp_path / 'vit.pth'))

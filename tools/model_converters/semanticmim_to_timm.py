@@ -1,8 +1,13 @@
 """Convert a SemanticMIM encoder checkpoint to a timm VisionTransformer.
 
 Reads a pre-training, extracted or fine-tuned checkpoint (either layer
-flavour, any proxy count, width, depth, patch and image size) and writes
-``OUT`` (safetensors) plus ``OUT`` with a ``.json`` suffix holding the
+flavour, any proxy count, width, depth, patch and image size). ``OUT`` a
+folder (no ``.safetensors`` suffix): timm's own format, ``config.json`` and
+``model.safetensors``:
+
+    model = timm.create_model('local-dir:OUT', pretrained=True)
+
+``OUT.safetensors``: the weights, and ``OUT.json`` holding the
 ``timm.create_model`` arguments and the ``pretrained_cfg_overlay``:
 
     cfg = json.load(open('vit.json'))
@@ -17,20 +22,26 @@ Usage: python tools/model_converters/semanticmim_to_timm.py IN OUT
 """
 import argparse
 import json
+import os.path as osp
 import sys
 
-import mmsemanticmim  # noqa: F401  (compat guards first)
-from mmsemanticmim.models.backbones.timm_files import (json_path,
-                                                       write_timm_checkpoint)
+import mmsemanticmim  # registers the components
+from mmsemanticmim.models.backbones.timm_files import (
+    FOLDER_CONFIG, FOLDER_WEIGHTS, is_timm_folder_target, json_path,
+    write_timm_checkpoint)
 from mmsemanticmim.models.backbones.timm_interop import (IMAGENET_MEAN,
                                                          IMAGENET_STD)
 from mmsemanticmim.utils import UnsafeCheckpointError
 
 
 def main():
+    mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='SemanticMIM checkpoint (.pth)')
-    parser.add_argument('dst', help='output weights (.safetensors)')
+    parser.add_argument(
+        'dst', help="a folder in timm's format (config.json + "
+        "model.safetensors, for timm.create_model('local-dir:DST', "
+        'pretrained=True)), or a .safetensors file (+ a .json beside)')
     parser.add_argument(
         '--img-size', type=int, nargs='+', metavar='S',
         help='input size the timm model is built for (H [W]); the position '
@@ -43,16 +54,18 @@ def main():
     parser.add_argument('--mean', type=float, nargs=3, default=IMAGENET_MEAN)
     parser.add_argument('--std', type=float, nargs=3, default=IMAGENET_STD)
     args = parser.parse_args()
-    if not args.dst.endswith('.safetensors'):
-        parser.error('dst must end with .safetensors')
     try:
         cfg = write_timm_checkpoint(args.src, args.dst, args.img_size,
                                     args.drop_pooling_norm, args.mean,
                                     args.std)
     except (ValueError, ImportError, UnsafeCheckpointError) as e:
         sys.exit(f'error: {e}')
-    print(f'wrote {args.dst} and {json_path(args.dst)}: '
-          f"{json.dumps(cfg['model_args'])}")
+    if is_timm_folder_target(args.dst):
+        written = (f'{osp.join(args.dst, FOLDER_CONFIG)} and '
+                   f'{osp.join(args.dst, FOLDER_WEIGHTS)}')
+    else:
+        written = f'{args.dst} and {json_path(args.dst)}'
+    print(f"wrote {written}: {json.dumps(cfg['model_args'])}")
 
 
 if __name__ == '__main__':
