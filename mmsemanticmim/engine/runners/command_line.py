@@ -10,7 +10,6 @@ from mmengine.config import Config, DictAction
 
 from mmsemanticmim.utils import read_checkpoint, trust_checkpoint
 from mmsemanticmim.utils.setup_env import setup_env
-from ..checkpoints import is_readable_checkpoint
 from ..hooks.resume_guard_hook import SETTINGS
 from ..launch import init_distributed
 from .build import (backbone_from_checkpoint, build_runner, prepare_config,
@@ -222,10 +221,10 @@ def run_test(args: argparse.Namespace) -> dict:
         trust_checkpoint(path)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} not found')
-    if not is_readable_checkpoint(args.checkpoint):
-        # raises, naming the file and why (a legacy, non-zip torch file
-        # loads and goes on)
-        read_checkpoint(args.checkpoint)
+    # before anything is built: a truncated, foreign or code-carrying
+    # file raises here, naming the file and why (tensors are mapped, not
+    # read, where torch can; a legacy, non-zip torch file loads and goes on)
+    read_checkpoint(args.checkpoint, mmap=True)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
