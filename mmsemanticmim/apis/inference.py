@@ -3,7 +3,7 @@ extract encoder features from image files."""
 import copy
 import fnmatch
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
@@ -11,7 +11,7 @@ from mmengine.runner import load_state_dict
 from mmpretrain.apis import FeatureExtractor
 
 from mmsemanticmim.utils.checkpoint_file import read_checkpoint
-from .model_index import load_model_index, register_model_index
+from .model_index import load_model_index
 
 ConfigType = Union[str, Config]
 

@@ -5,7 +5,7 @@ configs mmpretrain can build (pre-training and classification)."""
 import copy
 import functools
 import os.path as osp
-from typing import Dict, List
+from typing import Dict
 
 from mmsemanticmim.utils.package_files import package_file
 
@@ -57,10 +57,6 @@ def register_model_index() -> None:
             osp.join(root, 'configs', metafile), config_prefix=root)
     _registered = True
 
-
-def indexed_names() -> List[str]:
-    """The names in our model index, sorted."""
-    return sorted(load_model_index())
 
 
 #: Config folders (under ``configs/``) the index covers, with their
