@@ -72,9 +72,12 @@ def child(args) -> None:
         f.write('5')  # Linux: reset the peak resident set
     for _ in range(args.steps):
         step()
-    print(json.dumps({'peak_bytes': rss_bytes('VmHWM'),
-                      'params': sum(p.numel() for p in model.parameters())}),
-          flush=True)
+    row = json.dumps({'peak_bytes': rss_bytes('VmHWM'),
+                      'params': sum(p.numel() for p in model.parameters())})
+    # the ranks share the parent's pipe: one write() per line keeps their
+    # lines whole (print writes text and newline apart when unbuffered)
+    sys.stdout.flush()
+    os.write(sys.stdout.fileno(), (row + '\n').encode())
     if distributed:
         torch.distributed.destroy_process_group()
 
