@@ -9,7 +9,7 @@ always counted on disk, never taken from there.
 import json
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -37,6 +37,21 @@ def count_images(folder: str, extensions: Sequence[str]) -> int:
     extensions = tuple(extensions)
     return sum(1 for _, _, files in os.walk(folder) for f in files
                if f.lower().endswith(extensions))
+
+
+def broken_links(folder: str, extensions: Sequence[str]) -> List[str]:
+    """Symbolic links under ``folder`` with one of ``extensions`` whose
+    target is missing (mmpretrain's folder scan skips them)."""
+    extensions, broken, folders = tuple(extensions), [], [folder]
+    while folders:  # scandir: only links are stat-ed, not every image
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):  # as os.walk
+                    folders.append(entry.path)
+                elif entry.is_symlink() and entry.name.lower().endswith(
+                        extensions) and not osp.exists(entry.path):
+                    broken.append(entry.path)
+    return sorted(broken)
 
 
 def write_class_folder(out_dir: str,

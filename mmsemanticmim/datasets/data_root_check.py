@@ -92,7 +92,9 @@ def check_data_roots(cfg, splits=SPLITS) -> None:
         prefix = raw_prefix if isinstance(raw_prefix, dict) else {}
         ann = ds.get('ann_file', None) or ''
         if root and not osp.isdir(root):
-            _fail(split, ds, f'data_root {root} does not exist', 'folder'
+            what = ('is a file, not a folder' if osp.exists(root) else
+                    'does not exist')
+            _fail(split, ds, f'data_root {root} {what}', 'folder'
                   if kind not in ('CocoDataset', ) else 'coco',
                   root=root, prefix=raw_prefix, ann=ann, img='')
         if 'seg_map_path' in prefix:  # mmseg's BaseSegDataset family
@@ -133,7 +135,8 @@ def _check_class_folder(split: str, ds: dict, root: str, sub: str,
     """A folder data set without ``ann_file``: mmpretrain takes every
     sub-folder as a class and loads only its extensions; say so before it
     fails with "Found 0 files in subfolders"."""
-    from .class_folder import count_images, loadable_extensions
+    from .class_folder import (broken_links, count_images,
+                               loadable_extensions)
     extensions = loadable_extensions(ds)
     subfolders = [d for d in sorted(os.listdir(folder))
                   if osp.isdir(osp.join(folder, d))] if osp.isdir(folder) \
@@ -141,6 +144,13 @@ def _check_class_folder(split: str, ds: dict, root: str, sub: str,
     loadable = sum(count_images(osp.join(folder, d), extensions)
                    for d in subfolders)
     if loadable:
+        broken = [link for d in subfolders
+                  for link in broken_links(osp.join(folder, d), extensions)]
+        if broken:
+            _fail(split, ds, f'{len(broken)} image links under {folder} '
+                  f'point to nothing (first: {broken[:3]}); mmpretrain '
+                  'would skip them without a word. Repair or remove them',
+                  'folder', root=root, prefix=sub)
         return
     flat = [f for f in (os.listdir(folder) if osp.isdir(folder) else [])
             if osp.isfile(osp.join(folder, f))

@@ -74,6 +74,16 @@ class SemanticMIMMaskGenerator(BaseTransform):
         return torch.from_numpy(mask)
 
     def transform(self, results: dict) -> dict:
+        img = results.get('img')
+        shape = tuple(img.shape[:2]) if hasattr(img, 'shape') else None
+        if shape is not None and shape != (self.input_size, ) * 2:
+            raise ValueError(
+                f'SemanticMIMMaskGenerator input_size={self.input_size} '
+                f'draws masks for {self.input_size}x{self.input_size} '
+                f'images, but this image is {shape[0]}x{shape[1]} (after '
+                'the transforms before it): set input_size to the size the '
+                'pipeline crops to (train_pipeline\'s RandomResizedCrop '
+                'scale), or put the generator after the crop.')
         results['mask'] = self._draw(self.mask_count)
         if self.pred_ratio is not None:
             results['pred_mask'] = self._draw(

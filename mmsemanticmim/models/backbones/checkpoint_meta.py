@@ -97,6 +97,13 @@ class EncoderMeta:
             1, self.embed_dims // 64)
 
     @property
+    def heads_text(self) -> str:
+        """``'2 heads of 48 channels'``: the head count and width."""
+        n = self.heads
+        return (f'{n} head{"s" if n != 1 else ""} of '
+                f'{self.embed_dims // n} channels')
+
+    @property
     def arch(self) -> dict:
         """``arch=dict(...)`` of the backbone (64-wide heads if unknown)."""
         arch = {k: getattr(self, k) for k in ARCH_KEYS}
@@ -253,13 +260,8 @@ def load_encoder_checkpoint(path: str, prefix=_GUESS,
     try:
         meta = EncoderMeta.from_checkpoint(ckpt, encoder)
     except (KeyError, ValueError, AttributeError):
-        where = ('with or without the \'backbone.\' prefix' if guessed else
-                 f"under prefix {prefix!r}. For a pre-training checkpoint "
-                 "use prefix='backbone.'; for one made by tools/"
-                 'model_converters/extract_backbone.py, no prefix')
-        raise ValueError(
-            f'{path} holds no SemanticMIM encoder (no proxy_tokens / '
-            f'pos_embed / patch_embed / layers) {where}.') from None
+        raise ValueError(_no_encoder_message(path, state, encoder, prefix,
+                                             guessed)) from None
     head = None
     for p in CLASSIFIER_PREFIXES:
         if p + 'weight' in state:
@@ -267,6 +269,42 @@ def load_encoder_checkpoint(path: str, prefix=_GUESS,
     return EncoderCheckpoint(path=path, state=encoder, meta=meta,
                              prefix=prefix, head=head, full_state=state,
                              recorded=recorded_meta(ckpt))
+
+
+#: What an encoder's state holds (without prefix), by the key that shows it.
+ENCODER_PARTS = {'proxy_tokens': 'proxy_tokens',
+                 'pos_embed': 'pos_embed',
+                 'patch_embed': 'patch_embed.projection.weight',
+                 'layers': 'layers.0.'}
+
+
+def _no_encoder_message(path: str, state: dict, encoder: dict, prefix,
+                        guessed: bool) -> str:
+    """Why ``path`` holds no SemanticMIM encoder: which parts are missing
+    under the prefix in use, and the converter where the file is a plain
+    ViT (timm's, or mmpretrain's MAE / BEiT without [PROXY] tokens)."""
+    missing = [name for name, key in ENCODER_PARTS.items()
+               if not any(k == key or k.startswith(key) for k in encoder)]
+    where = ('with or without the \'backbone.\' prefix' if guessed else
+             f'under prefix {prefix!r}')
+    message = (f'{path} holds no SemanticMIM encoder {where}: it has no '
+               f'{" / ".join(missing)}.')
+    if any(k.endswith('blocks.0.attn.qkv.weight') for k in state):
+        return message + (
+            ' It is a timm ViT: convert it with tools/model_converters/'
+            'timm_to_semanticmim.py (its class / register tokens become '
+            '[PROXY] tokens).')
+    if missing == ['proxy_tokens']:
+        return message + (
+            ' It is a plain ViT (e.g. mmpretrain\'s MAE or BEiT), which has '
+            'no [PROXY] tokens to initialise SemanticMIM\'s from: start '
+            'from a SemanticMIM checkpoint, or, for a timm ViT, convert it '
+            'with tools/model_converters/timm_to_semanticmim.py.')
+    if not guessed:
+        message += (" For a pre-training checkpoint use prefix='backbone.'; "
+                    'for one made by tools/model_converters/'
+                    'extract_backbone.py, no prefix.')
+    return message
 
 
 def extract_encoder(src: str, dst: str) -> EncoderMeta:

@@ -78,7 +78,7 @@ def write_timm_checkpoint(src: str, dst: str, img_size=None,
             "'head.*' keys (the encoder alone).")
     if not ckpt.meta.heads_recorded:
         warnings.warn(f'{src} does not record its head count; assuming '
-                      f'{ckpt.meta.heads} heads of 64 channels.')
+                      f'{ckpt.meta.heads_text}.')
     if img_size is not None and len(img_size) == 1:
         img_size = [img_size[0]] * 2
     tstate, args = encoder_to_timm(
@@ -172,7 +172,7 @@ def read_timm_checkpoint(src: str, dst: str, layer_type=None, num_heads=None) ->
         source=src)
     if guessed:
         print(f'warning: {src} does not record its head count; assuming '
-              f'{meta.heads} heads of 64 channels (--num-heads).')
+              f'{meta.heads_text} (--num-heads).')
         meta.num_heads = None  # stored as unknown, as it came
     meta = meta.to_dict()
     if head is not None:
