@@ -1,7 +1,7 @@
-from .checkpoints import (CheckpointMisfitError, is_readable_checkpoint,
-                          newest_readable_checkpoint)
+from .checkpoints import (CheckpointMisfitError, ForeignCheckpointError,
+                          is_readable_checkpoint, newest_readable_checkpoint)
 from .hooks import *  # noqa: F401,F403
-from .launch import init_distributed
+from .launch import DistTimeoutError, init_distributed
 from .optimizers import *  # noqa: F401,F403
 from .strategies import SafeFSDPStrategy
 from .runners import (NothingToResumeError, SafeFlexibleRunner, SafeRunner,
@@ -9,6 +9,7 @@ from .runners import (NothingToResumeError, SafeFlexibleRunner, SafeRunner,
                       build_test_parser, build_train_parser,
                       merge_train_args, prepare_config, run_test, run_train,
                       use_fsdp)
+from .work_dir_lock import WorkDirBusyError
 
 __all__ = [
     'SafeRunner', 'NothingToResumeError', 'CheckpointMisfitError',
@@ -16,5 +17,6 @@ __all__ = [
     'prepare_config', 'backbone_from_checkpoint', 'use_fsdp',
     'SafeFlexibleRunner', 'SafeFSDPStrategy', 'init_distributed',
     'build_train_parser', 'merge_train_args', 'run_train',
-    'build_test_parser', 'run_test'
+    'build_test_parser', 'run_test', 'ForeignCheckpointError',
+    'DistTimeoutError', 'WorkDirBusyError'
 ]

@@ -9,7 +9,7 @@ import glob
 import os
 import os.path as osp
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
@@ -39,17 +39,26 @@ def remove_path(path: str) -> None:
         os.remove(path)
 
 
-def _checkpoint_order(path: str) -> Tuple[float, int]:
+def checkpoint_step(path: str) -> int:
+    """The epoch or iteration in a checkpoint's name (``epoch_3.pth``: 3),
+    which CheckpointHook writes from the runner's count; -1 without one."""
     numbers = re.findall(r'\d+', osp.basename(path))
-    return osp.getmtime(path), int(numbers[-1]) if numbers else -1
+    return int(numbers[-1]) if numbers else -1
 
 
 def checkpoints_in(work_dir: str) -> List[str]:
     """The resumable checkpoints of ``work_dir`` (``epoch_N.pth``,
-    ``iter_N.pth``), newest first."""
+    ``iter_N.pth``), newest first by the epoch / iteration in their name
+    (not by modification time, which a copy changes)."""
     files = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
              if RESUMABLE.match(osp.basename(p))]
-    return sorted(files, key=_checkpoint_order, reverse=True)
+    return sorted(files, key=checkpoint_step, reverse=True)
+
+
+def partial_checkpoints_in(work_dir: str) -> List[str]:
+    """Checkpoints a crash left half-written (``*.pth.tmp``) in
+    ``work_dir``."""
+    return sorted(glob.glob(osp.join(work_dir, '*.pth.tmp')))
 
 
 def newest_readable_checkpoint(work_dir: str,
@@ -62,14 +71,77 @@ def newest_readable_checkpoint(work_dir: str,
     return None
 
 
-def latest_checkpoint(work_dir: str) -> Optional[str]:
-    """What mmengine's ``last_checkpoint`` file names, if it exists."""
+class ForeignCheckpointError(ValueError):
+    """``last_checkpoint`` names a file outside the work dir."""
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = osp.realpath(path), osp.realpath(folder)
+    return osp.commonpath([path, folder]) == folder
+
+
+def latest_checkpoint(work_dir: str,
+                      out_dirs: Sequence[str] = ()) -> Optional[str]:
+    """What the work dir's ``last_checkpoint`` file names, if it exists.
+
+    mmengine writes an absolute path there. A relative name is read
+    inside ``work_dir``; a path outside ``work_dir`` (and the
+    CheckpointHook's ``out_dirs``) is refused: it is what a copied or
+    moved work dir holds, and resuming from it would continue another
+    run's experiment.
+
+    Raises:
+        ForeignCheckpointError: The record points outside the work dir.
+    """
     record = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(record):
         return None
     with open(record) as f:
         path = f.read().strip()
-    return path or None
+    if not path:
+        return None
+    if not osp.isabs(path):
+        return osp.join(work_dir, path)
+    if any(_inside(path, d) for d in (work_dir, *out_dirs)):
+        return path
+    own = newest_readable_checkpoint(work_dir)
+    raise ForeignCheckpointError(
+        f'{record} names {path}, outside the work dir {work_dir} (a copied '
+        'or moved work dir?); resuming from it would continue that run. '
+        f'To resume from it anyway, name it: --resume {path}. '
+        + (f'To resume from this work dir\'s own newest checkpoint: --resume '
+           f'{own}.' if own else f'{work_dir} holds no readable checkpoint '
+           'of its own.'))
+
+
+def resumable_checkpoint(work_dir: str) -> Optional[str]:
+    """What ``--resume`` without a path resumes from: the checkpoint
+    ``last_checkpoint`` names if readable, else the newest readable one."""
+    latest = latest_checkpoint(work_dir)
+    if latest is not None and is_readable_checkpoint(latest):
+        return latest
+    return newest_readable_checkpoint(work_dir)
+
+
+def prune_checkpoints(folder: str, filename_tmpl: str, keep: int,
+                      up_to: int) -> List[str]:
+    """Delete all but the ``keep`` newest checkpoints named by
+    ``filename_tmpl`` (CheckpointHook's ``'epoch_{}.pth'``) with a step of
+    at most ``up_to``; later steps (left by a run this one resumed before)
+    are not touched. Returns the deleted paths."""
+    prefix, _, suffix = filename_tmpl.partition('{}')
+    pattern = re.compile(
+        re.escape(prefix) + r'(\d+)' + re.escape(suffix) + '$')
+    steps = []
+    for name in os.listdir(folder):
+        match = pattern.match(name)
+        if match and int(match.group(1)) <= up_to:
+            steps.append(int(match.group(1)))
+    doomed = [osp.join(folder, filename_tmpl.format(s))
+              for s in sorted(steps, reverse=True)[keep:]]
+    for path in doomed:
+        remove_path(path)
+    return doomed
 
 
 def state_dict_of(checkpoint: dict,

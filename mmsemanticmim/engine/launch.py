@@ -1,5 +1,7 @@
 """Process-group set-up that every tool calls before building a Runner."""
+import datetime
 import os
+from typing import Optional
 
 import torch
 
@@ -28,11 +30,58 @@ def init_distributed(launcher: str, cfg=None) -> bool:
     if launcher != 'pytorch' or torch.cuda.is_available() or \
             not dist.is_available() or dist.is_initialized():
         return False
-    backend = (((cfg or {}).get('env_cfg') or {}).get('dist_cfg')
-               or {}).get('backend', 'gloo')
+    dist_cfg = ((cfg or {}).get('env_cfg') or {}).get('dist_cfg') or {}
+    backend = dist_cfg.get('backend', 'gloo')
     if backend == 'nccl':
         backend = 'gloo'
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = '0'
-    dist.init_process_group(backend=backend)
+    kwargs = {}
+    timeout = dist_timeout(cfg)
+    if timeout is not None:  # seconds, as mmengine's init_dist reads it
+        kwargs['timeout'] = datetime.timedelta(seconds=timeout)
+    dist.init_process_group(backend=backend, **kwargs)
     return True
+
+
+def dist_timeout(cfg) -> Optional[float]:
+    """``env_cfg.dist_cfg.timeout`` in seconds, or None (torch's default:
+    30 minutes); anything but a positive number is refused, naming it."""
+    timeout = ((((cfg or {}).get('env_cfg') or {}).get('dist_cfg')
+                or {}).get('timeout'))
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or timeout <= 0:
+        raise ValueError(f'env_cfg.dist_cfg.timeout={timeout!r}: give the '
+                         'seconds a collective may wait for the other '
+                         'ranks, a positive number (e.g. 1800).')
+    return float(timeout)
+
+
+class DistTimeoutError(RuntimeError):
+    """A rank did not answer a collective within the configured timeout."""
+
+
+#: What torch's process-group backends say when a collective times out
+#: (gloo: "Timed out waiting 10000ms for send operation to complete";
+#: nccl's watchdog: "Watchdog caught collective operation timeout").
+TIMEOUT_SIGNS = ('Timed out waiting', 'collective operation timeout')
+
+
+def explain_dist_timeout(error: RuntimeError, cfg) -> Optional[Exception]:
+    """The error to raise for ``error`` if it is a collective that timed out
+    (another rank hung or stopped), naming the configured timeout; None for
+    any other error."""
+    import torch.distributed as dist
+    if not dist.is_available() or not dist.is_initialized() or \
+            not any(sign in str(error) for sign in TIMEOUT_SIGNS):
+        return None
+    timeout = dist_timeout(cfg)
+    limit = (f'env_cfg.dist_cfg.timeout={timeout:g} s' if timeout else
+             "torch's default timeout (30 min; env_cfg.dist_cfg.timeout)")
+    return DistTimeoutError(
+        f'Rank {dist.get_rank()} waited {limit} for the other ranks in a '
+        'collective operation and stopped: another rank is hung, stopped '
+        'or far slower. Resume with --resume once the job is restarted '
+        f'(backend: {str(error).strip().splitlines()[0][:300]})')

@@ -103,9 +103,9 @@ def pretrained_run(image_folder, tmp_path_factory):
     return work
 
 
-def _resume_cfg(image_folder, work, name, **kw):
+def _resume_cfg(image_folder, work, name, max_epochs=3, **kw):
     cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder, work,
-                   max_epochs=3)
+                   max_epochs=max_epochs)
     cfg.resume, cfg.load_from = True, None
     cfg.experiment_name = name
     cfg.resume_changed = ['max_epochs']  # extends the 2-epoch run
@@ -496,3 +496,266 @@ def test_resume_never_runs_config_text_from_the_checkpoint(
         f.write(path)
     runner, start = _train(_resume_cfg(image_folder, work, 'config_text'))
     assert start == 4 and not marker.exists()
+
+
+# ------------------------------------------- resume: what it resumes ---
+def test_auto_resume_never_starts_over_a_partial_checkpoint(image_folder,
+                                                            tmp_path):
+    """Only ``epoch_2.pth.tmp`` (a kill mid-save) and a last_checkpoint
+    naming a deleted file: --auto-resume stops, naming what it found."""
+    work = tmp_path / 'w'
+    work.mkdir()
+    (work / 'epoch_2.pth.tmp').write_bytes(b'PK\x03\x04partial')
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
+    with pytest.raises(NothingToResumeError, match='epoch_2.pth.tmp'):
+        build_runner(_resume_cfg(image_folder, str(work), 'partial',
+                                 auto_resume=True)).train()
+
+
+def test_last_checkpoint_is_read_inside_the_work_dir(pretrained_run,
+                                                     image_folder, tmp_path):
+    """A copied work dir: its last_checkpoint names the original's file,
+    which is refused (named explicitly it resumes); a relative name is read
+    in the work dir; without a record the newest by epoch wins, not by
+    mtime."""
+    import shutil
+
+    from mmsemanticmim.engine.checkpoints import ForeignCheckpointError
+    work = str(tmp_path / 'copy')
+    shutil.copytree(pretrained_run, work)
+    assert open(osp.join(work, 'last_checkpoint')).read().startswith(
+        pretrained_run)
+    with pytest.raises(ForeignCheckpointError) as e:
+        build_runner(_resume_cfg(image_folder, work, 'copied')).train()
+    assert f'--resume {osp.join(pretrained_run, "epoch_2.pth")}' in \
+        str(e.value)
+    assert f'--resume {osp.join(work, "epoch_2.pth")}' in str(e.value)
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write('epoch_2.pth')
+    _, start = _train(_resume_cfg(image_folder, work, 'relative',
+                                  max_epochs=2, resume_changed=[]))
+    assert start == 4
+    os.remove(osp.join(work, 'last_checkpoint'))
+    os.utime(osp.join(work, 'epoch_1.pth'))  # the newer file, as cp gives
+    _, start = _train(_resume_cfg(image_folder, work, 'by_epoch',
+                                  max_epochs=2, resume_changed=[]))
+    assert start == 4  # epoch 2, not the newer epoch 1
+
+
+def test_resume_on_a_changed_data_set_refuses(pretrained_run, tmp_path):
+    """The data set grew from 16 to 32 images: refused like a changed batch
+    size, saying what the schedule would do; accepted by name."""
+    import shutil
+
+    from conftest import write_image_folder
+    from mmsemanticmim.engine import ResumeSettingsError
+    work = str(tmp_path / 'w')
+    shutil.copytree(pretrained_run, work)
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(work, 'epoch_2.pth'))
+    bigger = write_image_folder(str(tmp_path / 'more'), per_class=16)
+    with pytest.raises(ResumeSettingsError) as e:
+        build_runner(_resume_cfg(bigger, work, 'more')).train()
+    text = str(e.value)
+    assert 'dataset_length: checkpoint 16, config 32' in text
+    assert 'convert_to_iter_based' in text
+    assert 'data_root: checkpoint' in text and bigger in text
+    assert '--resume-changed dataset_length data_root' in text
+    _, start = _train(_resume_cfg(
+        bigger, work, 'more_ok',
+        resume_changed=['max_epochs', 'dataset_length', 'data_root']))
+    assert start == 4
+
+
+class _BlowUp(Hook):
+    """After the last update of epoch 3, the weights are huge but finite:
+    epoch_3.pth holds them, and the next forward overflows."""
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if runner.iter == 5:
+            with torch.no_grad():
+                runner.model.head.predictor.fc.weight.fill_(1e36)
+
+
+def test_divergence_names_a_checkpoint_whose_weights_gave_a_finite_loss(
+        pretrained_run, image_folder, tmp_path):
+    """The blown-up epoch_3.pth is not called good; epoch_2.pth is, and it
+    is still there at max_keep_ckpts=1. Its advice works as written:
+    --resume-changed lr with a lower lr resumes at the lower lr."""
+    import shutil
+    work = str(tmp_path / 'w')
+    shutil.copytree(pretrained_run, work)
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(work, 'epoch_2.pth'))
+    cfg = _resume_cfg(image_folder, work, 'blowup', max_epochs=4)
+    cfg.default_hooks.checkpoint.max_keep_ckpts = 1
+    runner = build_runner(cfg)
+    runner.register_hook(_BlowUp())
+    with pytest.raises(NonFiniteLossError) as e:
+        runner.train()
+    msg = str(e.value)
+    good, bad = osp.join(work, 'epoch_2.pth'), osp.join(work, 'epoch_3.pth')
+    assert 'iteration 7' in msg
+    assert f'{bad} holds the weights that gave this loss' in msg
+    assert f'The last good checkpoint is {good}' in msg
+    assert is_readable_checkpoint(good) and is_readable_checkpoint(bad)
+    assert f'--resume {good} --resume-changed lr' in msg
+    # the advice, followed: the lr goes on from the checkpoint's, scaled
+    saved_lr = torch.load(good)['optimizer']['param_groups'][0]['lr']
+    cfg = _resume_cfg(image_folder, work, 'lower_lr', max_epochs=4,
+                      load_from=good, resume_changed=['max_epochs', 'lr'])
+    cfg.optim_wrapper.optimizer.lr = 1e-4  # the run's was 1e-3
+
+    class FirstLr(Hook):
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            self.lr = getattr(self, 'lr', None) or \
+                runner.optim_wrapper.param_groups[0]['lr']
+
+    runner = build_runner(cfg)
+    seen = FirstLr()
+    runner.register_hook(seen)
+    runner.train()
+    assert seen.lr == pytest.approx(saved_lr * 0.1)
+
+
+def test_divergence_before_any_checkpoint_says_what_to_try(image_folder,
+                                                           tmp_path):
+    cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder,
+                   str(tmp_path / 'w'), max_epochs=1)
+    runner = build_runner(cfg)
+
+    class Poison(Hook):
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            with torch.no_grad():
+                runner.model.head.predictor.fc.weight.fill_(float('nan'))
+
+    runner.register_hook(Poison())
+    with pytest.raises(NonFiniteLossError) as e:
+        runner.train()
+    assert 'No checkpoint of this run is known to be good' in str(e.value)
+    assert 'optim_wrapper.optimizer.lr' in str(e.value)
+
+
+# --------------------------------------------- smaller: early and named ---
+def test_nothing_to_train_is_an_error(tmp_path):
+    args = build_train_parser().parse_args([
+        TINY_CONFIGS['maskfeat'], '--work-dir', str(tmp_path),
+        '--cfg-options', 'train_cfg.max_epochs=0'])
+    with pytest.raises(ValueError, match=r'train_cfg.max_epochs=0: nothing '
+                       'would be trained'):
+        merge_train_args(Config.fromfile(args.config), args)
+
+
+def test_an_epoch_without_a_batch_is_named(image_folder, tmp_path):
+    cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder,
+                   str(tmp_path / 'w'), batch_size=32)
+    cfg.train_dataloader.drop_last = True
+    with pytest.raises(ValueError, match=r'16 samples, batch_size=32 per '
+                       r'process.*at most 16'):
+        build_runner(cfg).train()
+
+
+def test_mask_generator_size_must_match_the_image():
+    import numpy as np
+
+    from mmsemanticmim.datasets.transforms import SemanticMIMMaskGenerator
+    gen = SemanticMIMMaskGenerator(input_size=40, mask_patch_size=4,
+                                   model_patch_size=4, mask_ratio=0.5)
+    with pytest.raises(ValueError, match='input_size=40 .* this image is '
+                       '32x32'):
+        gen(dict(img=np.zeros((32, 32, 3), np.uint8)))
+    assert gen(dict(img=np.zeros((40, 40, 3), np.uint8)))['mask'].shape == \
+        (10, 10)
+
+
+def test_data_root_that_is_a_file_or_holds_broken_links(image_folder,
+                                                        tmp_path):
+    import shutil
+
+    from mmsemanticmim.datasets import DataRootError, check_data_roots
+    cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], str(tmp_path / 'file'),
+                   str(tmp_path / 'w'))
+    (tmp_path / 'file').write_text('not a folder')
+    with pytest.raises(DataRootError, match='is a file, not a folder'):
+        check_data_roots(cfg)
+    root = str(tmp_path / 'links')
+    shutil.copytree(image_folder, root)
+    os.symlink(str(tmp_path / 'gone.png'),
+               osp.join(root, 'train', 'class_0', 'z.png'))
+    cfg.train_dataloader.dataset.data_root = root
+    with pytest.raises(DataRootError, match='1 image links .* point to '
+                       'nothing .*z.png'):
+        check_data_roots(cfg)
+
+
+def test_plain_vit_checkpoints_are_named_with_the_fix(tmp_path):
+    from mmsemanticmim.models.backbones.checkpoint_meta import \
+        load_encoder_checkpoint
+    vit = {'backbone.pos_embed': torch.zeros(1, 65, 96),
+           'backbone.cls_token': torch.zeros(1, 1, 96),
+           'backbone.patch_embed.projection.weight': torch.zeros(96, 3, 4, 4),
+           'backbone.layers.0.ln1.weight': torch.zeros(96)}
+    torch.save({'state_dict': vit}, tmp_path / 'mae.pth')
+    with pytest.raises(ValueError) as e:
+        load_encoder_checkpoint(str(tmp_path / 'mae.pth'), 'backbone.')
+    assert "under prefix 'backbone.': it has no proxy_tokens." in \
+        str(e.value)
+    assert 'plain ViT' in str(e.value)
+    assert "use prefix='backbone.'" not in str(e.value)
+    timm = {'pos_embed': torch.zeros(1, 65, 96),
+            'blocks.0.attn.qkv.weight': torch.zeros(288, 96)}
+    torch.save(timm, tmp_path / 'timm.pth')
+    with pytest.raises(ValueError, match='timm_to_semanticmim.py'):
+        load_encoder_checkpoint(str(tmp_path / 'timm.pth'))
+
+
+def test_guessed_head_count_reads_right():
+    from mmsemanticmim.models.backbones.checkpoint_meta import EncoderMeta
+    meta = EncoderMeta(num_proxy_tokens=4, layer_type='vit',
+                       layer_scale=False, embed_dims=96, num_layers=4,
+                       feedforward_channels=384, patch_size=4,
+                       img_size=[32, 32])
+    assert meta.heads_text == '1 head of 96 channels'
+    meta.embed_dims = 768
+    assert meta.heads_text == '12 heads of 64 channels'
+
+
+def test_downstream_resume_needs_no_pretrained_and_reruns_a_stopped_val(
+        pretrain_checkpoint, ade_folder, tmp_path):
+    """A validation stopped by Ctrl-C after iter_2.pth was saved: --resume
+    (without the pre-training file the config does not name) runs it."""
+    work = str(tmp_path / 'seg')
+    opts = [f'{k}.dataset.data_root={ade_folder}'
+            for k in ('train_dataloader', 'val_dataloader',
+                      'test_dataloader')]
+    opts += ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+             'default_hooks.checkpoint.interval=2']
+    parser = build_train_parser()
+    args = parser.parse_args([SEG_TOY, '--work-dir', work, '--pretrained',
+                              pretrain_checkpoint, '--cfg-options', *opts])
+    runner = build_runner(merge_train_args(Config.fromfile(SEG_TOY), args))
+
+    class CtrlC(Hook):
+        def before_val_iter(self, runner, batch_idx, data_batch=None):
+            raise KeyboardInterrupt
+
+    runner.register_hook(CtrlC())
+    with pytest.raises(KeyboardInterrupt):
+        runner.train()
+    assert is_readable_checkpoint(osp.join(work, 'iter_2.pth'))
+    args = parser.parse_args([SEG_TOY, '--work-dir', work, '--resume',
+                              '--cfg-options', *opts])
+    cfg = merge_train_args(Config.fromfile(SEG_TOY), args)
+    assert cfg.model.backbone.init_cfg is None
+    runner = build_runner(cfg)
+
+    class Validated(Hook):
+        metrics = None
+
+        def after_val_epoch(self, runner, metrics=None):
+            Validated.metrics = metrics
+
+    runner.register_hook(Validated())
+    runner.train()
+    assert Validated.metrics and 'mIoU' in Validated.metrics

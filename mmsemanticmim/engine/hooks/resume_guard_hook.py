@@ -2,27 +2,42 @@
 
 mmengine's ``resume`` restores the optimizer and scheduler states over the
 config's: a new ``optimizer.lr`` is replaced by the checkpoint's without a
-word, and a new batch size or process count re-maps an iteration-based
-schedule (epoch 3 ends at the lr the old run had at epoch 4). Here every
-checkpoint records those settings, and a resume that would change any of
-them stops before training, naming old and new values, unless the config's
-``resume_changed`` (``tools/train.py --resume-changed NAME ...``) lists
-them; then the log says what changed.
+word, and a new batch size, process count or data set size re-maps an
+iteration-based schedule (epoch 3 ends at the lr the old run had at epoch
+4). Here every checkpoint records those settings, and a resume that would
+change any of them stops before training, naming old and new values,
+unless the config's ``resume_changed`` (``tools/train.py --resume-changed
+NAME ...``) lists them; then the log says what changed. An accepted ``lr``
+change is applied: the resumed lr and the lr schedule are scaled by
+new / old lr.
+
+A checkpoint is saved before the validation of its epoch runs, so a run
+stopped during that validation (Ctrl-C, preemption) resumed past it. Each
+finished validation of a training run is recorded in the work dir
+(:data:`VALIDATION_RECORD`); a resume from a checkpoint whose validation is
+not recorded runs it first.
 """
 import json
-from typing import Dict, List
+import os
+import os.path as osp
+from typing import Dict, List, Optional
 
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
+from mmengine.runner import EpochBasedTrainLoop
 
 from mmsemanticmim.registry import HOOKS
+
+#: The last finished validation of a training run, in its work dir.
+VALIDATION_RECORD = 'last_validation.json'
 
 #: Where the settings live in a checkpoint's ``meta``.
 SETTINGS_KEY = 'semanticmim_train_settings'
 
 #: What a change of each setting does on resume.
 CONSEQUENCE = {
-    'lr': 'the optimizer state resumes, so training goes on at the '
-          "checkpoint's lr, not the new one",
+    'lr': "the resumed lr and lr schedule are scaled by new / old lr "
+          '(an absolute floor such as eta_min stays)',
     'param_scheduler': 'the scheduler states resume: their begin/end and '
                        'values stay the checkpoint\'s',
     'batch_size': 'iterations per epoch change, so an iteration-based '
@@ -31,6 +46,11 @@ CONSEQUENCE = {
                   'schedule is re-mapped over the epochs',
     'max_epochs': 'a schedule whose end follows max_epochs is re-mapped',
     'max_iters': 'a schedule whose end follows max_iters is re-mapped',
+    'dataset_length': 'iterations per epoch change, so a schedule '
+                      'converted to iterations (convert_to_iter_based) '
+                      'reaches its end early or late: it ends at the '
+                      'iteration the old data set would have ended at',
+    'data_root': 'the run goes on on other data than it started on',
 }
 SETTINGS = tuple(CONSEQUENCE)
 
@@ -45,21 +65,46 @@ def _plain(value):
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def _data_root(dataset_cfg) -> Optional[str]:
+    """The ``data_root`` of a dataset config, through wrappers
+    (``RepeatDataset`` / ``ConcatDataset``)."""
+    if not isinstance(dataset_cfg, dict):
+        return None
+    if dataset_cfg.get('data_root'):
+        return osp.abspath(str(dataset_cfg['data_root']))
+    inner = dataset_cfg.get('dataset') or dataset_cfg.get('datasets')
+    inner = inner[0] if isinstance(inner, (list, tuple)) and inner else inner
+    return _data_root(inner)
+
+
+def _dataset_length(runner) -> Optional[int]:
+    """The length of the training set where it is built and sized."""
+    try:  # built by the time checkpoints are saved or resumed
+        return len(runner.train_dataloader.dataset)
+    except (AttributeError, TypeError):  # no training loop, or an iterable
+        return None
+
+
 def train_settings(runner) -> Dict[str, str]:
     """The settings that fix the optimizer and schedule of ``runner``'s
     config (``lr``, ``param_scheduler``, per-process ``batch_size``,
-    ``world_size``, ``max_epochs`` / ``max_iters``), each as JSON text."""
+    ``world_size``, ``max_epochs`` / ``max_iters``, the training set's
+    length and data root), each as JSON text."""
     cfg = runner.cfg
     optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
     train = cfg.get('train_cfg') or {}
+    loader = cfg.get('train_dataloader') or {}
     values = dict(
         lr=optimizer.get('lr'),
         param_scheduler=cfg.get('param_scheduler'),
-        batch_size=(cfg.get('train_dataloader') or {}).get('batch_size'),
+        batch_size=loader.get('batch_size'),
         world_size=runner.world_size,
         max_epochs=train.get('max_epochs'),
-        max_iters=train.get('max_iters'))
-    return {k: _plain(v) for k, v in values.items()}
+        max_iters=train.get('max_iters'),
+        dataset_length=_dataset_length(runner),
+        data_root=_data_root(loader.get('dataset')))
+    return {k: _plain(v) for k, v in values.items() if v is not None
+            or k not in ('dataset_length', 'data_root')}
 
 
 def changed_settings(saved: Dict[str, str],
@@ -82,7 +127,49 @@ class ResumeGuardHook(Hook):
         checkpoint.setdefault('meta', {})[SETTINGS_KEY] = \
             train_settings(runner)
 
+    def __init__(self) -> None:
+        #: new / old lr of an accepted lr change, applied before training.
+        self.lr_scale: Optional[float] = None
+        self.training = False
+        self.check_validation = False
+
+    # ------------------------------------------- validation after resume ---
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if not self.training or not is_main_process():
+            return
+        record = osp.join(runner.work_dir, VALIDATION_RECORD)
+        with open(record + '.tmp', 'w') as f:
+            json.dump(dict(epoch=runner.epoch, iter=runner.iter), f)
+        os.replace(record + '.tmp', record)
+
+    def before_train_epoch(self, runner) -> None:
+        """After a resume: run the validation the checkpoint's epoch (or
+        iteration) was due, if its run stopped before finishing it."""
+        if not self.check_validation:
+            return
+        self.check_validation = False
+        loop = runner.train_loop
+        if runner.val_loop is None or not hasattr(loop, 'val_interval'):
+            return
+        by_epoch = isinstance(loop, EpochBasedTrainLoop)
+        step = runner.epoch if by_epoch else runner.iter
+        if step < max(loop.val_begin, 1) or step % loop.val_interval:
+            return
+        try:
+            with open(osp.join(runner.work_dir, VALIDATION_RECORD)) as f:
+                done = json.load(f)['epoch' if by_epoch else 'iter']
+        except (OSError, ValueError, KeyError):
+            done = -1
+        if done >= step:
+            return
+        runner.logger.info(
+            f'The validation of {"epoch" if by_epoch else "iteration"} '
+            f'{step} did not finish before the run stopped: running it '
+            'before training goes on.')
+        runner.val_loop.run()
+
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self.lr_scale = None
         source = getattr(runner, 'resuming_from', None)
         if source is None:  # load_from: weights only, nothing resumes
             return
@@ -113,3 +200,38 @@ class ResumeGuardHook(Hook):
         runner.logger.warning('Resuming with changed settings (accepted by '
                               'resume_changed):\n' +
                               '\n'.join(lines.values()))
+        if 'lr' in changed:
+            old, new = json.loads(saved['lr']), json.loads(current['lr'])
+            if isinstance(old, (int, float)) and \
+                    isinstance(new, (int, float)) and old > 0:
+                self.lr_scale = new / old
+
+    def after_train(self, runner) -> None:
+        self.training = False
+
+    def before_train(self, runner) -> None:
+        """Apply an accepted lr change over the resumed optimizer and
+        scheduler states (which hold the checkpoint's lr)."""
+        self.training = True
+        self.check_validation = \
+            getattr(runner, 'resumed_from', None) is not None
+        if self.lr_scale is None:
+            return
+        scale, self.lr_scale = self.lr_scale, None
+        wrappers = runner.optim_wrapper
+        wrappers = wrappers.values() if hasattr(wrappers, 'values') \
+            else [wrappers]
+        for wrapper in wrappers:
+            for group in wrapper.param_groups:
+                for key in ('lr', 'initial_lr'):
+                    if key in group:
+                        group[key] *= scale
+        schedulers = runner.param_schedulers or []
+        if isinstance(schedulers, dict):
+            schedulers = [s for v in schedulers.values() for s in v]
+        for scheduler in schedulers:
+            if getattr(scheduler, 'param_name', None) == 'lr':
+                scheduler.base_values = [v * scale
+                                         for v in scheduler.base_values]
+        runner.logger.info(f'Resumed lr and lr schedule scaled by {scale:g} '
+                           '(the config\'s lr over the checkpoint\'s).')

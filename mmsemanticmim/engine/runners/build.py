@@ -47,6 +47,25 @@ def backbone_from_checkpoint(cfg, checkpoint: str) -> bool:
     return True
 
 
+def backbone_for_resume(cfg, checkpoint: str) -> None:
+    """A resumed run takes every weight from ``checkpoint``: the backbone's
+    ``Pretrained`` init_cfg is not read (so a downstream ``--resume`` needs
+    no ``--pretrained``), and ``None`` encoder settings come from the
+    checkpoint's meta (which downstream checkpoints carry)."""
+    from mmengine.logging import print_log
+    backbone = (cfg.get('model') or {}).get('backbone') or {}
+    init = backbone.get('init_cfg')
+    if not (isinstance(init, dict) and str(init.get('type', '')).endswith(
+            'Pretrained')):
+        return
+    if not backbone_from_checkpoint(cfg, checkpoint):
+        backbone['init_cfg'] = None
+    print_log(f'Resuming from {checkpoint}: the backbone is not initialised '
+              f'from model.backbone.init_cfg (checkpoint='
+              f'{init.get("checkpoint")}); its weights come from the '
+              'resumed checkpoint.', logger='current')
+
+
 def wrap_transformer_layers(module, recurse: bool,
                             nonwrapped_numel: int = 0, **kwargs) -> bool:
     """FSDP auto-wrap policy: one FSDP unit per transformer layer (of
@@ -135,6 +154,20 @@ def unscope_collate_fns(cfg) -> None:
             collate.pop('_scope_', None)
 
 
+def check_train_length(cfg) -> None:
+    """``train_cfg.max_epochs`` / ``max_iters`` must be a positive integer:
+    mmengine trains nothing at 0 and exits without a checkpoint."""
+    train = cfg.get('train_cfg') or {}
+    for key in ('max_epochs', 'max_iters'):
+        value = train.get(key, None)
+        if value is not None and (isinstance(value, bool) or
+                                  not isinstance(value, int) or value < 1):
+            raise ValueError(
+                f'train_cfg.{key}={value!r}: nothing would be trained (no '
+                'checkpoint written). Give a positive integer (--cfg-options '
+                f'train_cfg.{key}=N).')
+
+
 def prepare_config(cfg, splits=SPLITS) -> None:
     """Checks and defaults every tool applies before building the Runner:
     no key that nothing reads (:func:`check_config_keys`), data folders
@@ -142,6 +175,8 @@ def prepare_config(cfg, splits=SPLITS) -> None:
     ``splits``), detector strides agree, the checkpoint / meta / resume /
     divergence hooks are there, FSDP is asked for only where it runs."""
     check_config_keys(cfg)
+    if 'train_dataloader' in splits:
+        check_train_length(cfg)
     strategy = cfg.get('strategy') or {}
     if str(strategy.get('type', '')).endswith('FSDPStrategy'):
         check_fsdp_device(f"strategy.type={strategy['type']}")

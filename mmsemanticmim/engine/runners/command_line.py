@@ -2,6 +2,7 @@
 parsers, how the flags fold into a config, and the run. The tools parse and
 call; tests drive these functions in-process."""
 import argparse
+import contextlib
 import os
 import os.path as osp
 
@@ -10,10 +11,11 @@ from mmengine.config import Config, DictAction
 
 from mmsemanticmim.utils import read_checkpoint, trust_checkpoint
 from mmsemanticmim.utils.setup_env import setup_env
+from ..checkpoints import resumable_checkpoint
 from ..hooks.resume_guard_hook import SETTINGS
-from ..launch import init_distributed
-from .build import (backbone_from_checkpoint, build_runner, prepare_config,
-                    use_fsdp)
+from ..launch import dist_timeout, explain_dist_timeout, init_distributed
+from .build import (backbone_for_resume, backbone_from_checkpoint,
+                    build_runner, prepare_config, use_fsdp)
 from .safe_runner import SafeFlexibleRunner, SafeRunner
 
 
@@ -135,6 +137,12 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
         init.update(type='Pretrained', checkpoint=args.pretrained,
                     prefix=args.pretrained_prefix)
         cfg.model.backbone.init_cfg = init
+    if cfg.get('resume', False):
+        source = cfg.get('load_from') or (
+            resumable_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir)
+            else None)
+        if source is not None:
+            backbone_for_resume(cfg, source)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if str(wrapper).split('.')[-1] not in (
@@ -180,8 +188,24 @@ def run_train(args: argparse.Namespace) -> None:
     for path in args.trust_checkpoint:
         trust_checkpoint(path)
     cfg = merge_train_args(Config.fromfile(args.config), args)
+    dist_timeout(cfg)  # a bad value fails here, on every launcher
     init_distributed(cfg.launcher, cfg)
-    build_runner(cfg).train()
+    runner = build_runner(cfg)
+    with _timeouts_named(cfg):
+        runner.train()
+
+
+@contextlib.contextmanager
+def _timeouts_named(cfg):
+    """A collective that timed out (a hung or stopped rank) is raised as
+    :class:`DistTimeoutError` naming the configured timeout."""
+    try:
+        yield
+    except RuntimeError as error:
+        explained = explain_dist_timeout(error, cfg)
+        if explained is None:
+            raise
+        raise explained from error
 
 
 def build_test_parser() -> argparse.ArgumentParser:
@@ -244,6 +268,10 @@ def run_test(args: argparse.Namespace) -> dict:
         cfg.test_evaluator.append(
             dict(type='DumpResults', out_file_path=args.out))
     prepare_config(cfg, splits=('test_dataloader', ))
+    # an evaluation, not a training run: it may share a training run's
+    # work dir (no work dir lock) and builds nothing of training
+    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = None
+    cfg.param_scheduler = None
     init_distributed(cfg.launcher, cfg)
     runner = build_runner(cfg, strict_load=not args.non_strict)
     if not isinstance(runner, (SafeRunner, SafeFlexibleRunner)):
@@ -251,7 +279,8 @@ def run_test(args: argparse.Namespace) -> dict:
             f'runner_type={cfg.runner_type!r} would load {args.checkpoint} '
             'without the strict checks: evaluate with mmsemanticmim\'s '
             'SafeRunner / SafeFlexibleRunner (remove runner_type).')
-    metrics = runner.test()
+    with _timeouts_named(cfg):
+        metrics = runner.test()
     print({k: float(v) if hasattr(v, '__float__') else v
            for k, v in metrics.items()})
     report = getattr(runner, 'load_report', None)

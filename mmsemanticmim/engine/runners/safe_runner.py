@@ -1,7 +1,9 @@
 """mmengine's Runners with strict loading, crash-safe saving, and a resume
 that survives a broken checkpoint."""
+import atexit
 import errno
 import functools
+import os
 import os.path as osp
 from typing import Callable, Optional
 
@@ -17,7 +19,8 @@ from ..checkpoints import (CheckpointMisfitError, atomic_replace,
                            describe_misfit, diff_state, encoder_mismatches,
                            explain_failed_save, is_readable_checkpoint,
                            latest_checkpoint, newest_readable_checkpoint,
-                           remove_path, state_dict_of)
+                           partial_checkpoints_in, remove_path, state_dict_of)
+from ..work_dir_lock import WorkDirLock
 
 #: Errors of a file system that has no room left.
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
@@ -41,6 +44,17 @@ def _unless_disk_full(what: str, write: Callable) -> Callable:
     return tolerant
 
 
+def _launch_rank(launcher: str) -> int:
+    """This process's global rank as the launcher set it (before the
+    process group exists)."""
+    if launcher == 'none':
+        return 0
+    for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if name in os.environ:
+            return int(os.environ[name])
+    return 0
+
+
 class NothingToResumeError(FileNotFoundError):
     """``resume`` was asked for, but the work dir holds no checkpoint."""
 
@@ -60,7 +74,31 @@ class _SafeLoading:
         # a config that names our runner opts the process in to weights-only
         # checkpoint loading (what mmsemanticmim.setup_env() does)
         register_checkpoint_loaders()
-        super().__init__(*args, **kwargs)
+        # a training run holds its work dir before it writes anything there
+        # (log, config copy); rank 0 for all ranks
+        self.work_dir_lock = None
+        work_dir = kwargs.get('work_dir')
+        if work_dir and kwargs.get('train_cfg') is not None and \
+                _launch_rank(kwargs.get('launcher', 'none')) == 0:
+            self.work_dir_lock = WorkDirLock(osp.abspath(work_dir))
+            self.work_dir_lock.acquire()
+            atexit.register(self.work_dir_lock.release)
+        try:
+            super().__init__(*args, **kwargs)
+        except BaseException:
+            self.release_work_dir()
+            raise
+
+    def release_work_dir(self) -> None:
+        """Let another run use the work dir (at the end of ``train``)."""
+        if self.work_dir_lock is not None:
+            self.work_dir_lock.release()
+
+    def train(self):
+        try:
+            return super().train()
+        finally:
+            self.release_work_dir()
 
     @classmethod
     def from_cfg(cls, cfg) -> 'SafeRunner':
@@ -73,6 +111,29 @@ class _SafeLoading:
     #: The checkpoint being resumed from while ``resume`` runs (for
     #: ``ResumeGuardHook``), else None.
     resuming_from: Optional[str] = None
+    #: The checkpoint this run resumed from, if it did.
+    resumed_from: Optional[str] = None
+
+    def build_train_loop(self, loop):
+        """mmengine's loop, refused when an epoch holds no batch (fewer
+        samples per process than the batch size with ``drop_last``), which
+        mmengine reports only as ``epoch_length must be a positive
+        integer``."""
+        loop = super().build_train_loop(loop)
+        loader = getattr(loop, 'dataloader', None)
+        try:
+            batches = len(loader)
+        except TypeError:  # an iterable data set: its length is unknown
+            return loop
+        if batches == 0:
+            samples = len(loader.dataset)
+            raise ValueError(
+                f'train_dataloader yields no batch per epoch: {samples} '
+                f'samples, batch_size={loader.batch_size} per process, '
+                f'{self.world_size} process(es), drop_last='
+                f'{loader.drop_last}. Lower train_dataloader.batch_size to '
+                f'at most {max(1, samples // self.world_size)}, or add data.')
+        return loop
 
     # A full disk must not stop a run before its first checkpoint: the
     # config copies in the work dir and the visualizer's records are not
@@ -91,9 +152,11 @@ class _SafeLoading:
                        filename: str) -> None:
         """Run ``save`` (which writes ``filename.tmp``); on an ``OSError``
         remove the partial file and raise one that names the file, the
-        bytes needed and free (the last good checkpoint and
-        ``last_checkpoint`` are untouched: mmengine's CheckpointHook
-        updates and prunes only after a save returns)."""
+        bytes needed and free (the earlier checkpoints and
+        ``last_checkpoint`` are untouched: CheckpointHook updates
+        ``last_checkpoint`` only after a save returns, and old checkpoints
+        are deleted by ``NonFiniteLossHook``, which takes over its
+        ``max_keep_ckpts``, only after a newer one proved good)."""
         tmp = osp.join(out_dir, f'{filename}.tmp')
         try:
             save()
@@ -120,7 +183,7 @@ class _SafeLoading:
                        if alternative else
                        f'{self.work_dir} holds no readable checkpoint.'))
             return self._load_from
-        latest = latest_checkpoint(self.work_dir)
+        latest = latest_checkpoint(self.work_dir, self._checkpoint_dirs())
         if latest is not None and is_readable_checkpoint(latest):
             return latest
         fallback = newest_readable_checkpoint(
@@ -133,6 +196,14 @@ class _SafeLoading:
                    'no other readable checkpoint in the work dir.'))
         if fallback is not None:
             return fallback
+        partial = partial_checkpoints_in(self.work_dir)
+        if partial:
+            raise NothingToResumeError(
+                f'{self.work_dir} holds no readable checkpoint, only '
+                f'partial ones a crash left while saving: {partial}. Not '
+                'starting from scratch over them: delete them (and '
+                'last_checkpoint) to start again, or pass a checkpoint '
+                '(--resume PATH).')
         if self.auto_resume:
             start = self.auto_resume_load_from
             self.logger.info(f'Auto-resume: no checkpoint in {self.work_dir}'
@@ -145,6 +216,14 @@ class _SafeLoading:
             'from. Check --work-dir, pass a checkpoint (--resume PATH), or '
             'use --auto-resume to start from scratch when there is none.')
 
+    def _checkpoint_dirs(self):
+        """Where CheckpointHook writes besides the work dir (its
+        ``out_dir`` joined with the work dir's name, as it does)."""
+        from mmengine.hooks import CheckpointHook
+        return [osp.join(h.out_dir, osp.basename(self.work_dir))
+                for h in self.hooks if isinstance(h, CheckpointHook)
+                and isinstance(getattr(h, 'out_dir', None), str)]
+
     def load_or_resume(self) -> None:
         if self._has_loaded:
             return None
@@ -152,7 +231,7 @@ class _SafeLoading:
             source = self._resume_source()
             if source is not None:
                 self.logger.info(f'Resuming from {source}.')
-                self.resuming_from = source
+                self.resuming_from = self.resumed_from = source
                 try:
                     self.resume(source)
                 finally:
