@@ -101,7 +101,12 @@ def latest_checkpoint(work_dir: str,
     if not path:
         return None
     if not osp.isabs(path):
-        return osp.join(work_dir, path)
+        # ours: a name in the work dir; mmengine's with a relative out_dir:
+        # a path from the current folder
+        inside = osp.join(work_dir, path)
+        if osp.exists(inside) or not out_dirs:
+            return inside
+        path = osp.abspath(path)
     if any(_inside(path, d) for d in (work_dir, *out_dirs)):
         return path
     own = newest_readable_checkpoint(work_dir)
@@ -114,10 +119,11 @@ def latest_checkpoint(work_dir: str,
            'of its own.'))
 
 
-def resumable_checkpoint(work_dir: str) -> Optional[str]:
+def resumable_checkpoint(work_dir: str,
+                         out_dirs: Sequence[str] = ()) -> Optional[str]:
     """What ``--resume`` without a path resumes from: the checkpoint
     ``last_checkpoint`` names if readable, else the newest readable one."""
-    latest = latest_checkpoint(work_dir)
+    latest = latest_checkpoint(work_dir, out_dirs)
     if latest is not None and is_readable_checkpoint(latest):
         return latest
     return newest_readable_checkpoint(work_dir)

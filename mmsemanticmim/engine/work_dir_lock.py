@@ -2,9 +2,10 @@
 
 Two runs in one work dir overwrite each other's checkpoints, config copy
 and log without a word. A training run holds ``WORK_DIR/train.lock``
-(host, PID, process start time, start date, command line) for its lifetime;
-a second run is refused, naming the first. A lock whose run is gone is
-reported and taken over: on the same host when its process no longer
+(host, PID, process start time, scheduler job id, start date, command line)
+for its lifetime; a second run is refused, naming the first. A lock whose
+run is gone is reported and taken over: at once by the same scheduler job
+(a requeued ``SLURM_JOB_ID``), on the same host when its process no longer
 exists, from another host (a shared file system) when its heartbeat (the
 file's mtime, refreshed every :data:`HEARTBEAT_S` seconds) is older than
 :data:`STALE_AFTER_S`. Distributed runs take the lock on rank 0 only.
@@ -25,6 +26,8 @@ LOCK_NAME = 'train.lock'
 HEARTBEAT_S = 30.0
 #: A lock from another host not refreshed for this long is taken over.
 STALE_AFTER_S = 120.0
+#: The scheduler's job id: a requeued job takes over its own lock at once.
+JOB_ID = 'SLURM_JOB_ID'
 
 
 class WorkDirBusyError(RuntimeError):
@@ -57,6 +60,22 @@ def _alive(holder: dict) -> bool:
     return start is None or _process_start(pid) in (None, start)
 
 
+def _link_or_create(source: str, path: str) -> None:
+    """Create ``path`` holding ``source``'s bytes, failing with
+    ``FileExistsError`` if it exists: a hard link (the lock appears whole),
+    or, on a file system without links, an exclusive create."""
+    try:
+        os.link(source, path)
+        return
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network / FUSE mounts)
+        pass
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    with os.fdopen(fd, 'wb') as f, open(source, 'rb') as src:
+        f.write(src.read())
+
+
 def describe(holder: dict) -> str:
     return (f"PID {holder.get('pid')} on {holder.get('host')}, started "
             f"{holder.get('started')} ({holder.get('command')})")
@@ -74,6 +93,7 @@ class WorkDirLock:
     def _record(self) -> dict:
         return dict(host=socket.gethostname(), pid=os.getpid(),
                     process_start=_process_start(os.getpid()),
+                    job=os.environ.get(JOB_ID),
                     started=time.strftime('%Y-%m-%d %H:%M:%S %Z'),
                     command=' '.join([osp.basename(sys.argv[0])] +
                                      sys.argv[1:])[:300])
@@ -91,6 +111,9 @@ class WorkDirLock:
         """Why the run holding the lock is gone, or None if it may run."""
         if not holder:
             return 'the lock file is unreadable'
+        if holder.get('job') and holder.get('job') == os.environ.get(JOB_ID):
+            return (f'it is this job ({JOB_ID}={holder["job"]}), requeued '
+                    '(preempted or restarted)')
         if holder.get('host') == socket.gethostname():
             if holder.get('pid') == os.getpid():
                 return 'it is this process (an earlier runner of it)'
@@ -110,9 +133,11 @@ class WorkDirLock:
         that holds it."""
         os.makedirs(osp.dirname(self.path) or '.', exist_ok=True)
         for _ in range(3):  # a stale lock removed between tries: retry
+            mine = f'{self.path}.{socket.gethostname()}.{os.getpid()}'
+            with open(mine, 'w') as f:  # whole before anyone can read it
+                json.dump(self._record(), f)
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY,
-                             0o644)
+                _link_or_create(mine, self.path)  # fails if the lock exists
             except FileExistsError:
                 holder = self._read()
                 if holder is None:
@@ -130,14 +155,10 @@ class WorkDirLock:
                 print_log(f'Taking over the lock of a finished run '
                           f'({describe(holder)}): {reason}.',
                           logger='current', level=30)
-                if self._read() == holder:  # not retaken meanwhile
-                    try:
-                        os.remove(self.path)
-                    except FileNotFoundError:
-                        pass
+                self._remove_if(holder)
                 continue
-            with os.fdopen(fd, 'w') as f:
-                json.dump(self._record(), f)
+            finally:
+                os.remove(mine)
             self.held = True
             self._beat = threading.Thread(target=self._heartbeat,
                                           name='work-dir-lock', daemon=True)
@@ -145,6 +166,27 @@ class WorkDirLock:
             return
         raise WorkDirBusyError(f'Could not take {self.path}: other runs keep '
                                'taking it.')
+
+    def _remove_if(self, holder: dict) -> None:
+        """Remove the lock if it still is ``holder``'s: moved aside under a
+        name of our own first, so that two runs taking over one stale lock
+        cannot remove the lock one of them has just taken."""
+        aside = f'{self.path}.stale.{socket.gethostname()}.{os.getpid()}'
+        try:
+            os.rename(self.path, aside)
+        except FileNotFoundError:
+            return
+        try:
+            with open(aside) as f:
+                moved = json.load(f)
+        except (OSError, ValueError):
+            moved = {}
+        if moved != holder:  # a run took it meanwhile: put it back
+            try:
+                _link_or_create(aside, self.path)
+            except FileExistsError:
+                pass
+        os.remove(aside)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(HEARTBEAT_S):

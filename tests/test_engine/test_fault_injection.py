@@ -601,6 +601,8 @@ def test_divergence_names_a_checkpoint_whose_weights_gave_a_finite_loss(
     assert f'The last good checkpoint is {good}' in msg
     assert is_readable_checkpoint(good) and is_readable_checkpoint(bad)
     assert f'--resume {good} --resume-changed lr' in msg
+    # a requeued --auto-resume takes the good one, not the newest
+    assert open(osp.join(work, 'last_checkpoint')).read() == good
     # the advice, followed: the lr goes on from the checkpoint's, scaled
     saved_lr = torch.load(good)['optimizer']['param_groups'][0]['lr']
     cfg = _resume_cfg(image_folder, work, 'lower_lr', max_epochs=4,
@@ -729,8 +731,9 @@ def test_downstream_resume_needs_no_pretrained_and_reruns_a_stopped_val(
     opts = [f'{k}.dataset.data_root={ade_folder}'
             for k in ('train_dataloader', 'val_dataloader',
                       'test_dataloader')]
-    opts += ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-             'default_hooks.checkpoint.interval=2']
+    # val_interval stays 1000: the validation is the one mmengine runs at
+    # the last iteration
+    opts += ['train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2']
     parser = build_train_parser()
     args = parser.parse_args([SEG_TOY, '--work-dir', work, '--pretrained',
                               pretrain_checkpoint, '--cfg-options', *opts])
@@ -759,3 +762,20 @@ def test_downstream_resume_needs_no_pretrained_and_reruns_a_stopped_val(
     runner.register_hook(Validated())
     runner.train()
     assert Validated.metrics and 'mIoU' in Validated.metrics
+
+
+def test_pruning_keeps_this_runs_checkpoints(pretrained_run, image_folder,
+                                             tmp_path):
+    """Resumed from epoch 2 in a work dir that also holds an epoch_5.pth of
+    an earlier timeline: at max_keep_ckpts=1 the run keeps its own
+    epoch_3.pth, and the other file is left alone."""
+    import shutil
+    work = str(tmp_path / 'w')
+    shutil.copytree(pretrained_run, work)
+    shutil.copy(osp.join(work, 'epoch_2.pth'), osp.join(work, 'epoch_5.pth'))
+    cfg = _resume_cfg(image_folder, work, 'keep1',
+                      load_from=osp.join(work, 'epoch_2.pth'))
+    cfg.default_hooks.checkpoint.max_keep_ckpts = 1
+    _train(cfg)
+    assert sorted(p for p in os.listdir(work) if p.endswith('.pth')) == [
+        'epoch_3.pth', 'epoch_5.pth']

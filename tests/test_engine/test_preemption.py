@@ -191,9 +191,10 @@ def test_hung_rank_ends_the_job_within_the_timeout(image_folder, tmp_path):
 
 
 def test_lock_from_another_host_is_taken_over_once_its_heartbeat_stops(
-        tmp_path):
+        tmp_path, monkeypatch):
     """A shared file system: a lock written on another machine is refused
-    while fresh and taken over once older than STALE_AFTER_S."""
+    while fresh and taken over once older than STALE_AFTER_S, or at once
+    by the same scheduler job (requeued on another node)."""
     import json
 
     from mmsemanticmim.engine import WorkDirBusyError
@@ -211,3 +212,10 @@ def test_lock_from_another_host_is_taken_over_once_its_heartbeat_stops(
     assert lock.held and json.load(open(lock.path))['pid'] == os.getpid()
     lock.release()
     assert not osp.exists(lock.path)
+    with open(lock.path, 'w') as f:
+        json.dump(dict(holder, job='981'), f)
+    monkeypatch.setenv('SLURM_JOB_ID', '981')
+    lock.acquire()
+    assert json.load(open(lock.path))['job'] == '981'
+    lock.release()
+    assert os.listdir(str(tmp_path)) == []  # no helper files left

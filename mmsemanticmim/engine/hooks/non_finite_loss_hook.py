@@ -6,7 +6,7 @@ import os.path as osp
 from typing import Optional
 
 import torch
-from mmengine.dist import is_main_process
+from mmengine.dist import all_reduce, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 
 from mmsemanticmim.registry import HOOKS
@@ -54,7 +54,9 @@ class NonFiniteLossHook(Hook):
         self.checkpoint_hook = next(
             (h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
         hook = self.checkpoint_hook
-        if hook is not None and hook.max_keep_ckpts > 0:
+        # a remote out_dir (s3://...) keeps mmengine's own pruning
+        remote = '://' in str(getattr(hook, 'out_dir', None) or '')
+        if hook is not None and hook.max_keep_ckpts > 0 and not remote:
             self.keep, hook.max_keep_ckpts = hook.max_keep_ckpts, -1
             runner.logger.info(
                 f'NonFiniteLossHook keeps the {self.keep} newest checkpoints '
@@ -90,23 +92,41 @@ class NonFiniteLossHook(Hook):
                   else float(v) for k, v in outputs.items()
                   if torch.is_tensor(v) or isinstance(v, (int, float))}
         latest = self._last_saved(runner)
-        if all(math.isfinite(v) for v in values.values()):
+        finite = all(math.isfinite(v) for v in values.values())
+        if runner.world_size > 1:  # every rank decides alike
+            flag = torch.tensor(float(not finite), device=next(
+                (v.device for v in outputs.values() if torch.is_tensor(v)),
+                torch.device('cpu')))
+            all_reduce(flag, op='max')
+            finite = not flag.item()
+        if finite:
             if latest is not None and latest != self.good:
                 self.good = latest  # its weights just gave a finite loss
                 self._prune(runner, checkpoint_step(latest))
             return
         terms = ', '.join(f'{k}={v}' for k, v in values.items())
+        advice = self.advice(runner, latest)
+        if self.good and osp.exists(self.good) and latest != self.good \
+                and is_main_process():
+            # --auto-resume (a requeued job) must not pick the bad file
+            with open(osp.join(runner.work_dir, 'last_checkpoint'),
+                      'w') as f:
+                f.write(self.good)
         raise NonFiniteLossError(
             f'Non-finite loss at iteration {runner.iter + 1} (epoch '
-            f'{runner.epoch + 1}): {terms}. Training stopped before saving '
-            'these weights. ' + self.advice(runner, latest))
+            f'{runner.epoch + 1}): {terms}'
+            + (f' (rank {runner.rank}\'s; another rank\'s loss may be the '
+               'non-finite one)' if runner.world_size > 1 else '')
+            + '. Training stopped before saving these weights. ' + advice)
 
     def advice(self, runner, latest: Optional[str]) -> str:
         """Which checkpoint to go on from, and how."""
         lines = []
         if latest is not None and latest != self.good:
             lines.append(f'{latest} holds the weights that gave this loss: '
-                         'do not resume from it.')
+                         'do not resume from it' + (
+                             ' (last_checkpoint now names the good one).'
+                             if self.good else '.'))
         good = self.good if self.good and osp.exists(self.good) else None
         if good is None:
             lines.append(
@@ -128,5 +148,7 @@ class NonFiniteLossHook(Hook):
         hook = self.checkpoint_hook
         if hook is None or self.keep <= 0:
             return
-        self._prune(runner, math.inf)
+        last = getattr(hook, 'last_ckpt', None)
+        if last is not None:  # this run's own files, not a later run's
+            self._prune(runner, checkpoint_step(last))
         hook.max_keep_ckpts, self.keep = self.keep, -1

@@ -15,7 +15,8 @@ A checkpoint is saved before the validation of its epoch runs, so a run
 stopped during that validation (Ctrl-C, preemption) resumed past it. Each
 finished validation of a training run is recorded in the work dir
 (:data:`VALIDATION_RECORD`); a resume from a checkpoint whose validation is
-not recorded runs it first.
+not recorded runs it first (at the first epoch, or at the end when the
+checkpoint is the last one).
 """
 import json
 import os
@@ -134,15 +135,22 @@ class ResumeGuardHook(Hook):
         self.check_validation = False
 
     # ------------------------------------------- validation after resume ---
-    def after_val_epoch(self, runner, metrics=None) -> None:
-        if not self.training or not is_main_process():
-            return
+    def _write_record(self, runner, epoch: int, iteration: int) -> None:
         record = osp.join(runner.work_dir, VALIDATION_RECORD)
         with open(record + '.tmp', 'w') as f:
-            json.dump(dict(epoch=runner.epoch, iter=runner.iter), f)
+            json.dump(dict(epoch=epoch, iter=iteration), f)
         os.replace(record + '.tmp', record)
 
+    def after_val(self, runner) -> None:
+        # after every after_val_epoch, CheckpointHook's best-checkpoint
+        # save included
+        if self.training and is_main_process():
+            self._write_record(runner, runner.epoch, runner.iter)
+
     def before_train_epoch(self, runner) -> None:
+        self._rerun_stopped_validation(runner)
+
+    def _rerun_stopped_validation(self, runner) -> None:
         """After a resume: run the validation the checkpoint's epoch (or
         iteration) was due, if its run stopped before finishing it."""
         if not self.check_validation:
@@ -152,14 +160,19 @@ class ResumeGuardHook(Hook):
         if runner.val_loop is None or not hasattr(loop, 'val_interval'):
             return
         by_epoch = isinstance(loop, EpochBasedTrainLoop)
-        step = runner.epoch if by_epoch else runner.iter
-        if step < max(loop.val_begin, 1) or step % loop.val_interval:
+        step, last = (runner.epoch, loop.max_epochs) if by_epoch else (
+            runner.iter, loop.max_iters)
+        if step < max(loop.val_begin, 1) or (step % loop.val_interval
+                                             and step != last):
             return
         try:
             with open(osp.join(runner.work_dir, VALIDATION_RECORD)) as f:
                 done = json.load(f)['epoch' if by_epoch else 'iter']
         except (OSError, ValueError, KeyError):
             done = -1
+        if done > step and is_main_process():
+            # a later validation of the timeline this resume leaves
+            self._write_record(runner, runner.epoch, runner.iter)
         if done >= step:
             return
         runner.logger.info(
@@ -207,6 +220,8 @@ class ResumeGuardHook(Hook):
                 self.lr_scale = new / old
 
     def after_train(self, runner) -> None:
+        # a resume at the last epoch runs no epoch: its validation is here
+        self._rerun_stopped_validation(runner)
         self.training = False
 
     def before_train(self, runner) -> None:

@@ -138,9 +138,13 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
                     prefix=args.pretrained_prefix)
         cfg.model.backbone.init_cfg = init
     if cfg.get('resume', False):
+        out_dir = ((cfg.get('default_hooks') or {}).get('checkpoint')
+                   or {}).get('out_dir')
+        out_dirs = [osp.join(out_dir, osp.basename(osp.abspath(
+            cfg.work_dir)))] if isinstance(out_dir, str) else []
         source = cfg.get('load_from') or (
-            resumable_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir)
-            else None)
+            resumable_checkpoint(cfg.work_dir, out_dirs)
+            if osp.isdir(cfg.work_dir) else None)
         if source is not None:
             backbone_for_resume(cfg, source)
     if args.amp:
