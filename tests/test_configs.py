@@ -33,7 +33,8 @@ def _drop_paths(layers):
 
 def _expected_backbone(name):
     """What each config promises of its encoder, from the spec's recipes
-    (SEMANTICMIM.md) and the ViT-B transfer recipes of mmseg / ViTDet."""
+    (the paper's, arXiv 2406.10673) and the ViT-B transfer recipes of mmseg /
+    ViTDet."""
     beit = 'beit' in name
     large = 'vit-large' in name or 'vit-huge' in name
     # BEiT's layer scale: 0.1 at ViT-B, 1e-5 from ViT-L on

@@ -12,8 +12,8 @@ mode); the MaskFeat prediction is ``neck.fc``. Everything else (patch
 embedding, norms, FFNs, layer scales, the final ``backbone.ln1`` that both
 codes apply to the reconstructed tokens, the BEiT head, the target
 generator's tensors) has the same name and layout. The forward arithmetic is
-the same (see ``SEMANTICMIM.md``), so a converted checkpoint computes what
-it computed there.
+the same (the paper, arXiv 2406.10673, and yyk-wew/SemanticMIM), so a
+converted checkpoint computes what it computed there.
 
 No library converts these files; the mapping is written here from the
 authors' module definitions.

@@ -1,9 +1,10 @@
 """Checkpoints of the authors' code become ours and compute the same.
 
-The reference side is the arithmetic of ``SEMANTICMIM.md`` written here on
-the authors' parameter names (``cls_token``, split ``q``/``kv`` or
-``q_proj``/``kv_proj`` projections, ``extra_layers``, ``neck.fc``); the
-weights are random, laid out as the authors' models save them.
+The reference side is the forward of the paper (arXiv 2406.10673) and the
+authors' code (yyk-wew/SemanticMIM), written here on their parameter names
+(``cls_token``, split ``q``/``kv`` or ``q_proj``/``kv_proj`` projections,
+``extra_layers``, ``neck.fc``); the weights are random, laid out as the
+authors' models save them.
 """
 import math
 import subprocess
@@ -76,7 +77,7 @@ def _ref_layer(s, p, q, kv, heads, beit):
 
 
 def reference_loss(s, x, mask, target, heads, patch):
-    """MaskFeat-style loss of the authors' forward (SEMANTICMIM.md)."""
+    """MaskFeat-style loss of the authors' forward (yyk-wew/SemanticMIM)."""
     beit = any(k.endswith('q_proj.weight') for k in s)
     np_ = s['backbone.cls_token'].shape[1]
     pos = s['backbone.pos_embed']
