@@ -66,3 +66,13 @@ def test_collate_fn_of_an_external_base_config_builds(image_folder, tmp_path):
     loader = Runner.build_dataloader(cfg.train_dataloader)
     batch = next(iter(loader))
     assert batch['inputs'].shape[1:] == (3, 32, 32)
+
+
+def test_the_package_holds_no_benchmark_harness():
+    """Speed arms and the GPU check are scripts beside the package
+    (tools/benchmarks/), not something a user of the method imports."""
+    import importlib.util
+    assert importlib.util.find_spec('mmsemanticmim.benchmarks') is None
+    for script in ('pretrain_speed', 'pretrain_memory', 'gpu_check'):
+        assert osp.isfile(osp.join(REPO, 'tools', 'benchmarks',
+                                   f'{script}.py'))

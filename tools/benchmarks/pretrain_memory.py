@@ -28,9 +28,154 @@ ratio of SemanticMIM's FSDP peaks to mmpretrain MaskFeat's single-process
 peak at the same per-process batch.
 """
 import argparse
+import json
+import os
+import subprocess
+import sys
+
+import torch
 
 import mmsemanticmim  # registers the components
-from mmsemanticmim.benchmarks.pretrain_memory import MODELS, MODES, run
+from mmsemanticmim.utils.torch_features import check_fsdp_device
+
+from pretrain_speed import build, make_batch, rss_bytes, training_step
+
+MODELS = ('semanticmim-maskfeat', 'mmpretrain-maskfeat', 'semanticmim-beit',
+          'mmpretrain-beit')
+MODES = ('single', 'ddp', 'ddp_cp', 'fsdp', 'fsdp_cp')
+
+
+def set_arch(cfg, arch: str) -> None:
+    """Resize a ViT-B pre-training config to ``arch`` (e.g. 'large')."""
+    from mmpretrain.models import VisionTransformer
+    dims = VisionTransformer.arch_zoo[arch]['embed_dims']
+    model = cfg.model
+    model.backbone.arch = arch
+    neck = model.get('neck') or {}
+    if 'arch' in neck:
+        neck['arch'] = arch
+    if 'in_channels' in neck:
+        neck['in_channels'] = dims
+    if 'embed_dims' in model.head:
+        model.head.embed_dims = dims
+    if model.head.get('predictor'):
+        model.head.predictor.in_channels = dims
+
+
+def child(args) -> None:
+    """One process of one measurement; prints its peak RSS as JSON."""
+    distributed = args.mode != 'single'
+    if distributed:
+        torch.distributed.init_process_group('gloo')
+    model, scope, cfg = build(args.model, lambda c: set_arch(c, args.arch))
+    if args.mode.endswith('_cp'):
+        for part in (model.backbone, getattr(model, 'neck', None)):
+            if part is not None and hasattr(part, 'with_cp'):
+                part.with_cp = True
+    model.train()
+    if args.mode in ('ddp', 'ddp_cp'):
+        wrapped = torch.nn.parallel.DistributedDataParallel(
+            model, find_unused_parameters=False)
+    elif args.mode in ('fsdp', 'fsdp_cp'):
+        from torch.distributed.fsdp import FullyShardedDataParallel
+
+        check_fsdp_device(f'--modes {args.mode}')
+
+        from mmsemanticmim.engine.runners.build import wrap_transformer_layers
+
+        # as tools/train.py --fsdp: a unit per transformer layer
+        wrapped = FullyShardedDataParallel(
+            model, device_id=torch.device('cpu'), use_orig_params=True,
+            auto_wrap_policy=wrap_transformer_layers)
+    else:
+        wrapped = model
+    inputs, samples = make_batch(cfg, scope, args.batch_size, 'cpu')
+    opt = torch.optim.AdamW(
+        [p for p in wrapped.parameters() if p.requires_grad], lr=1e-4)
+    # DDP/FSDP hook their gradient sync into the wrapper's forward
+    step = training_step(wrapped, opt, inputs, samples)
+    step()  # the optimizer state exists from here on
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # Linux: reset the peak resident set
+    for _ in range(args.steps):
+        step()
+    row = json.dumps({'peak_bytes': rss_bytes('VmHWM'),
+                      'params': sum(p.numel() for p in model.parameters())})
+    # the ranks share the parent's pipe: one write() per line keeps their
+    # lines whole (print writes text and newline apart when unbuffered)
+    sys.stdout.flush()
+    os.write(sys.stdout.fileno(), (row + '\n').encode())
+    if distributed:
+        torch.distributed.destroy_process_group()
+
+
+def measure(model: str, arch: str, mode: str, args, script: str):
+    """Peak memory of one (model, arch, mode) in child processes running
+    ``script --child``; None if they failed, 'n/a' where this torch cannot
+    run the mode here."""
+    if mode.startswith('fsdp'):
+        try:
+            check_fsdp_device(f'--modes {mode}')
+        except RuntimeError as e:
+            print(f'# {model} {arch} {mode}: n/a: {e}', flush=True)
+            return 'n/a'
+    cmd = [script, '--child', '--model', model, '--arch', arch, '--mode',
+           mode, '--batch-size', str(args.batch_size), '--steps',
+           str(args.steps)]
+    if mode == 'single':
+        cmd = [sys.executable] + cmd
+    else:
+        cmd = [sys.executable, '-m', 'torch.distributed.run',
+               '--nproc_per_node', str(args.nproc), '--master_port',
+               str(args.port)] + cmd
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get(
+        'OMP_NUM_THREADS', '1'))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    rows = [json.loads(line) for line in proc.stdout.splitlines()
+            if line.startswith('{')]
+    if proc.returncode or not rows:
+        # e.g. killed for memory: say so in the table and go on
+        print(f'# {model} {arch} {mode} failed (exit {proc.returncode}):\n'
+              + '\n'.join('#   ' + line for line in
+                          proc.stderr.strip().splitlines()[-5:]),
+              flush=True)
+        return None
+    return dict(peak=max(r['peak_bytes'] for r in rows),
+                params=rows[0]['params'])
+
+
+def run(args: argparse.Namespace, script: str) -> None:
+    """With ``args.child``: one process of one measurement. Else measure
+    every (arch, model, mode) through ``script`` and print the table and
+    the FSDP ratios."""
+    if args.child:
+        return child(args)
+    print(f'CPU, batch {args.batch_size} per process, {args.nproc} '
+          f'processes for ddp/ddp_cp/fsdp, torch {torch.__version__}; peak '
+          'resident memory per process (MiB)')
+    print(f"{'arch':10s} {'model':22s} {'params':>8s} "
+          + ' '.join(f'{m:>8s}' for m in args.modes))
+    results = {}
+    for arch in args.archs:
+        for model in args.models:
+            row = {}
+            for mode in args.modes:
+                row[mode] = measure(model, arch, mode, args, script)
+            results[arch, model] = row
+            done = [r for r in row.values() if isinstance(r, dict)]
+            params = f"{done[0]['params'] / 1e6:7.0f}M" if done else '?'
+            print(f'{arch:10s} {model:22s} {params:>8s} '
+                  + ' '.join(f"{row[m]['peak'] / 2**20:8.0f}"
+                             if isinstance(row[m], dict) else
+                             f"{row[m] or 'failed':>8s}" for m in args.modes),
+                  flush=True)
+        base = results.get((arch, 'mmpretrain-maskfeat'), {}).get('single')
+        for mode in ('fsdp', 'fsdp_cp'):
+            ours = results.get((arch, 'semanticmim-maskfeat'), {}).get(mode)
+            if isinstance(ours, dict) and isinstance(base, dict):
+                print(f'{arch}: SemanticMIM-MaskFeat {mode} / mmpretrain '
+                      'MaskFeat single process = '
+                      f"{ours['peak'] / base['peak']:.3f}x")
 
 
 def main():
