@@ -37,6 +37,7 @@ with ``--out DIR``, writes ``gpu_check.json`` there as it goes.
 """
 import argparse
 import gc
+import importlib.util
 import json
 import math
 import os
@@ -52,8 +53,24 @@ import mmsemanticmim  # registers the components
 from mmsemanticmim.utils.package_files import package_file
 from mmsemanticmim.utils.torch_features import OutOfMemoryError
 
-from pretrain_speed import (build, like_for_like_optimizer, make_batch,
-                            training_step)
+
+def _beside(name: str):
+    """The script ``name``.py beside this one, as a module: the memory
+    benchmark and the GPU check share pretrain_speed.py's arm builders
+    (loaded by path, so that this works however the script is started)."""
+    if name not in sys.modules:
+        path = osp.join(osp.dirname(osp.abspath(__file__)), f'{name}.py')
+        spec = importlib.util.spec_from_file_location(name, path)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+_speed = _beside('pretrain_speed')
+build = _speed.build
+like_for_like_optimizer = _speed.like_for_like_optimizer
+make_batch = _speed.make_batch
+training_step = _speed.training_step
 
 ARMS = ('semanticmim-maskfeat', 'semanticmim-beit', 'mmpretrain-maskfeat',
         'mmpretrain-beit')

@@ -28,8 +28,10 @@ ratio of SemanticMIM's FSDP peaks to mmpretrain MaskFeat's single-process
 peak at the same per-process batch.
 """
 import argparse
+import importlib.util
 import json
 import os
+import os.path as osp
 import subprocess
 import sys
 
@@ -38,7 +40,24 @@ import torch
 import mmsemanticmim  # registers the components
 from mmsemanticmim.utils.torch_features import check_fsdp_device
 
-from pretrain_speed import build, make_batch, rss_bytes, training_step
+
+def _beside(name: str):
+    """The script ``name``.py beside this one, as a module: the memory
+    benchmark and the GPU check share pretrain_speed.py's arm builders
+    (loaded by path, so that this works however the script is started)."""
+    if name not in sys.modules:
+        path = osp.join(osp.dirname(osp.abspath(__file__)), f'{name}.py')
+        spec = importlib.util.spec_from_file_location(name, path)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+_speed = _beside('pretrain_speed')
+build = _speed.build
+make_batch = _speed.make_batch
+rss_bytes = _speed.rss_bytes
+training_step = _speed.training_step
 
 MODELS = ('semanticmim-maskfeat', 'mmpretrain-maskfeat', 'semanticmim-beit',
           'mmpretrain-beit')
