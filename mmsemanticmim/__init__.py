@@ -38,8 +38,8 @@ register_config_package()
 # mmpretrain's own components they name as ``mmpretrain.Name``.
 from .datasets import (SemanticMIMMaskGenerator,  # noqa: E402
                        StrictLoadImageFromFile)
-from .engine import (BackboneMetaHook, DeviceAdamW,  # noqa: E402
-                     DeviceAmpOptimWrapper, LayerDecayOptimWrapperConstructor,
+from .engine import (BackboneMetaHook, CompileForwardHook,  # noqa: E402
+                     DeviceAdamW, DeviceAmpOptimWrapper, LayerDecayOptimWrapperConstructor,
                      NonFiniteLossHook, ResumeGuardHook, SafeCheckpointHook,
                      SafeFSDPStrategy)
 from .models import (MaskedRegressionHead, MaskedTokenClsHead,  # noqa: E402
@@ -50,7 +50,7 @@ from .models import (MaskedRegressionHead, MaskedTokenClsHead,  # noqa: E402
 __all__ = [
     '__version__', 'setup_env', 'SemanticMIMMaskGenerator',
     'StrictLoadImageFromFile',
-    'BackboneMetaHook', 'DeviceAdamW', 'DeviceAmpOptimWrapper',
+    'BackboneMetaHook', 'CompileForwardHook', 'DeviceAdamW', 'DeviceAmpOptimWrapper',
     'LayerDecayOptimWrapperConstructor', 'NonFiniteLossHook',
     'ResumeGuardHook', 'SafeCheckpointHook', 'SafeFSDPStrategy',
     'MaskedRegressionHead', 'MaskedTokenClsHead', 'PatchHOGGenerator',

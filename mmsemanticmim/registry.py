@@ -61,8 +61,8 @@ WEIGHT_INITIALIZERS = _child('weight initializer', _p.WEIGHT_INITIALIZERS,
                              'models')
 BATCH_AUGMENTS = _child('batch augment', _p.BATCH_AUGMENTS, 'models')
 TASK_UTILS = _child('task util', _p.TASK_UTILS, 'models')
-METRICS = _child('metric', _p.METRICS, 'evaluation')
-EVALUATORS = _child('evaluator', _p.EVALUATORS, 'evaluation')
-# mmsemanticmim has no visualizers of its own: mmpretrain's serve.
+# mmsemanticmim has no metrics or visualizers of its own: mmpretrain's serve.
+METRICS = _child('metric', _p.METRICS, None)
+EVALUATORS = _child('evaluator', _p.EVALUATORS, None)
 VISUALIZERS = _child('visualizer', _p.VISUALIZERS, None)
 VISBACKENDS = _child('vis_backend', _p.VISBACKENDS, None)

@@ -17,8 +17,8 @@ PAGES = [osp.join(REPO, 'README.md')] + sorted(
 TO_TRAIN = ('tools/dist_train.sh', 'tools/slurm_train.sh',
             'tools/benchmarks/dist_train_downstream.sh')
 #: Shell tools with flags of their own, and the script that takes the rest.
-SHELL_OWN = {'tools/benchmarks/gpu_check.sh': (
-    {'--dry-run'}, 'tools/benchmarks/gpu_check.py')}
+SHELL_OWN = {'tools/profiling/gpu_check.sh': (
+    {'--dry-run'}, 'tools/profiling/gpu_check.py')}
 TOOL = re.compile(r'(tools/[\w/]+\.(?:py|sh))')
 FLAG = re.compile(r'(?<![\w-])(--[a-z][a-z0-9-]*)')
 

@@ -69,10 +69,18 @@ def test_collate_fn_of_an_external_base_config_builds(image_folder, tmp_path):
 
 
 def test_the_package_holds_no_benchmark_harness():
-    """Speed arms and the GPU check are scripts beside the package
-    (tools/benchmarks/), not something a user of the method imports."""
+    """Speed arms, the GPU check and the study drivers are scripts beside
+    the package (tools/profiling/, tools/analysis/), not something a user
+    of the method imports."""
     import importlib.util
     assert importlib.util.find_spec('mmsemanticmim.benchmarks') is None
+    assert importlib.util.find_spec('mmsemanticmim.evaluation') is None
+    for module in ('study', 'study_gpu'):
+        assert importlib.util.find_spec(
+            f'mmsemanticmim.analysis.{module}') is None
+    for script in ('semanticmim_study', 'semanticmim_study_gpu'):
+        assert osp.isfile(osp.join(REPO, 'tools', 'analysis',
+                                   f'{script}.py'))
     for script in ('pretrain_speed', 'pretrain_memory', 'gpu_check'):
-        assert osp.isfile(osp.join(REPO, 'tools', 'benchmarks',
+        assert osp.isfile(osp.join(REPO, 'tools', 'profiling',
                                    f'{script}.py'))

@@ -246,7 +246,7 @@ def test_code_executing_checkpoint_is_refused(tmp_path):
     code = (
         'import sys, torch, mmsemanticmim\n'
         'from mmengine.runner import load_checkpoint\n'
-        'from mmsemanticmim.utils import UnsafeCheckpointError\n'
+        'from mmsemanticmim.checkpoint import UnsafeCheckpointError\n'
         'mmsemanticmim.setup_env(*sys.argv[2:])\n'
         'try:\n'
         '    load_checkpoint(torch.nn.Linear(2, 2), sys.argv[1])\n'
@@ -254,7 +254,7 @@ def test_code_executing_checkpoint_is_refused(tmp_path):
         '    print(e)\n'
         'else:\n'
         '    sys.exit("loaded")\n')
-    for flag, advice in ((None, 'mmsemanticmim.utils.trust_checkpoint('),
+    for flag, advice in ((None, 'mmsemanticmim.checkpoint.trust_checkpoint('),
                          ('--trust-checkpoint', '--trust-checkpoint')):
         run = subprocess.run(
             [sys.executable, '-c', code, str(path)] + ([flag] if flag else
@@ -262,7 +262,7 @@ def test_code_executing_checkpoint_is_refused(tmp_path):
             capture_output=True, text=True)
         assert run.returncode == 0, run.stderr[-2000:]
         assert advice in run.stdout and str(path) in run.stdout
-    from mmsemanticmim.utils import UnsafeCheckpointError, read_checkpoint
+    from mmsemanticmim.checkpoint import UnsafeCheckpointError, read_checkpoint
     with pytest.raises(UnsafeCheckpointError, match=str(path)):
         read_checkpoint(str(path))
 
@@ -351,9 +351,9 @@ def test_torch_load_is_torch_s_own():
 
 
 def test_trusted_checkpoint_opt_in(tmp_path, monkeypatch):
-    from mmsemanticmim.utils import checkpoint_file, trust_checkpoint
-    from mmsemanticmim.utils import read_checkpoint
-    monkeypatch.setenv(checkpoint_file.TRUST_ENV, '')  # restored after
+    from mmsemanticmim.checkpoint import read_checkpoint, trust_checkpoint
+    from mmsemanticmim.checkpoint.reading import TRUST_ENV
+    monkeypatch.setenv(TRUST_ENV, '')  # restored after
     path = tmp_path / 'numpy.pth'
     import numpy as np
     torch.save({'arr': np.arange(3)}, path)

@@ -30,7 +30,7 @@ def backbone(checkpoint, **kwargs):
 @pytest.fixture(scope='module')
 def eight_proxy_checkpoint(tmp_path_factory):
     """A pre-training checkpoint with 8 proxies, saved as the tools save."""
-    from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
+    from mmsemanticmim.checkpoint import META_KEY
     from mmsemanticmim.registry import MODELS
     model = MODELS.build(dict(
         type='SemanticMIM',
@@ -101,7 +101,7 @@ def test_evaluation_reads_the_meta_without_the_weights(
     # a PathLike maps too (torch 2.1 maps str paths only)
     import pathlib
 
-    from mmsemanticmim.utils import read_checkpoint
+    from mmsemanticmim.checkpoint import read_checkpoint
     state = read_checkpoint(pathlib.Path(path), mmap=True)['state_dict']
     assert state['backbone.proxy_tokens'].shape[1] == 8
 
@@ -250,7 +250,7 @@ def test_layer_decay_needs_layer_depths():
 
 
 def test_extract_backbone(pretrain_checkpoint, tmp_path):
-    from mmsemanticmim.models.backbones.checkpoint_meta import \
+    from mmsemanticmim.checkpoint import \
         extract_encoder as extract
     out = str(tmp_path / 'backbone.pth')
     meta = extract(pretrain_checkpoint, out)

@@ -4,8 +4,8 @@ import mmsemanticmim  # noqa: F401  (registers the components)
 from mmsemanticmim.engine import build_test_parser, run_test
 
 
-def main():
-    run_test(build_test_parser().parse_args())
+def main(argv=None):
+    print(run_test(build_test_parser().parse_args(argv)))
 
 
 if __name__ == '__main__':

@@ -1,7 +1,13 @@
 # Runtime shared by every mmsemanticmim config (mmpretrain's defaults, in our
 # scope, with checkpoints that load under torch.load(weights_only=True)).
+# The tools run exactly this: the runner and hooks below are named here, and
+# a config that names mmengine's Runner or lacks a hook gets it swapped or
+# added, with one log line each ("Config changed by mmsemanticmim: ...").
 default_scope = 'mmsemanticmim'
 custom_imports = dict(imports=['mmsemanticmim'], allow_failed_imports=False)
+# mmengine's Runner with strict load_from, crash-safe saving and a resume
+# that takes the newest readable checkpoint
+runner_type = 'SafeRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -11,7 +17,19 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
-custom_hooks = [dict(type='BackboneMetaHook'), dict(type='SafeCheckpointHook')]
+custom_hooks = [
+    # the encoder's settings in every checkpoint (downstream configs read
+    # them)
+    dict(type='BackboneMetaHook'),
+    # checkpoints that load under torch.load(weights_only=True)
+    dict(type='SafeCheckpointHook'),
+    # a resume checks the settings and data it continues with
+    dict(type='ResumeGuardHook'),
+    # a non-finite loss stops the run at a good checkpoint; old checkpoints
+    # are pruned only after a newer one proved good (it takes over
+    # CheckpointHook's max_keep_ckpts)
+    dict(type='NonFiniteLossHook'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,12 +1,13 @@
 # Sharded training (what `tools/train.py --fsdp` sets; equal to
 # mmsemanticmim.engine.FSDP_RUNTIME, which a test checks): mmengine's
-# FlexibleRunner (our crash-safe SafeFlexibleRunner) with FSDPStrategy, one
+# FlexibleRunner (our crash-safe SafeFlexibleRunner) with FSDPStrategy (our
+# SafeFSDPStrategy: it runs without CUDA and clips the global norm), one
 # FSDP unit per transformer layer of both stacks, the original parameters
 # kept for per-parameter optimizer groups (no-decay keys, layer decay), and
 # every checkpoint one full file gathered on rank 0.
 runner_type = 'SafeFlexibleRunner'
 strategy = dict(
-    type='FSDPStrategy',
+    type='SafeFSDPStrategy',
     model_wrapper=dict(
         type='MMFullyShardedDataParallel',
         use_orig_params=True,

@@ -9,11 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from mmsemanticmim.models import SemanticMIMViT
-
-#: ImageNet's statistics: what a checkpoint without a config was most
-#: likely trained with.
-MEAN = (123.675, 116.28, 103.53)
-STD = (58.395, 57.12, 57.375)
+from mmsemanticmim.utils.image_norm import IMAGENET_MEAN, IMAGENET_STD
 
 
 def normalisation_of(path: str):
@@ -22,7 +18,7 @@ def normalisation_of(path: str):
     warning."""
     import warnings
 
-    from mmsemanticmim.utils import read_checkpoint
+    from mmsemanticmim.checkpoint import read_checkpoint
     from mmsemanticmim.utils.config_text import training_normalisation
     ckpt = read_checkpoint(path)
     cfg = (ckpt.get('meta') or {}).get('cfg') if isinstance(ckpt, dict) \
@@ -32,7 +28,7 @@ def normalisation_of(path: str):
         warnings.warn(f'{path} records no data_preprocessor mean/std; '
                       "normalising with ImageNet's. Pass --mean/--std if it "
                       'was trained with other statistics.')
-        return MEAN, STD
+        return IMAGENET_MEAN, IMAGENET_STD
     return found
 
 
@@ -59,8 +55,8 @@ def load_image(path: Optional[str], sample: str, size: int) -> np.ndarray:
 def attention_rows(encoder: SemanticMIMViT, img: np.ndarray,
                    queries: Sequence[Tuple[float, float]],
                    layers: Sequence[int], subtract_proxy_mean: bool,
-                   mean: Sequence[float] = MEAN,
-                   std: Sequence[float] = STD):
+                   mean: Sequence[float] = IMAGENET_MEAN,
+                   std: Sequence[float] = IMAGENET_STD):
     """Per layer: (Q + Np, h, w) maps over the patch grid and the query
     patch indices (row, col); ``img`` is normalised with ``mean``/``std``
     (0-255 scale)."""

@@ -6,9 +6,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from mmsemanticmim.evaluation import (attention_statistics,
-                                      image_folder_batches,
-                                      load_frozen_encoder, patch_distances)
+from .attention_stats import attention_statistics, patch_distances
+from .frozen_features import image_folder_batches, load_frozen_encoder
 
 from .attention_maps import load_image
 from .report_files import integer_layers, write_report_files

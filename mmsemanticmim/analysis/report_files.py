@@ -6,8 +6,10 @@ import os
 import os.path as osp
 from typing import Callable, Sequence
 
-IMAGENET_NORM = dict(mean=[123.675, 116.28, 103.53],
-                     std=[58.395, 57.12, 57.375])
+from mmsemanticmim.utils.image_norm import IMAGENET_MEAN, IMAGENET_STD
+
+#: The default ``--mean`` / ``--std`` of the analysis tools.
+IMAGENET_NORM = dict(mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD))
 
 
 def add_image_args(parser: argparse.ArgumentParser,

@@ -3,11 +3,9 @@ a figure (``tools/analysis/representation_report.py``).
 """
 from typing import Dict, List, Optional, Sequence
 
-from mmsemanticmim.evaluation import (FEATURE_KINDS, best_record,
-                                      class_folders, extract_layer_features,
-                                      load_frozen_encoder, probe_layers,
-                                      tsne_plot)
-
+from .frozen_features import class_folders, load_frozen_encoder, tsne_plot
+from .layer_probes import (FEATURE_KINDS, best_record, extract_layer_features,
+                           probe_layers)
 from .report_files import integer_layers, write_report_files
 
 

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.runner import load_state_dict
 from mmpretrain.apis import FeatureExtractor
 
-from mmsemanticmim.utils.checkpoint_file import read_checkpoint
+from mmsemanticmim.checkpoint.reading import read_checkpoint
 from .model_index import load_model_index
 
 ConfigType = Union[str, Config]
@@ -44,7 +44,7 @@ def _config_of(model: ConfigType) -> Config:
 def load_weights(model: torch.nn.Module, checkpoint: str,
                  strict: bool = True) -> dict:
     """Load a checkpoint (file or URL) into ``model`` without running code
-    from it (:func:`~mmsemanticmim.utils.read_checkpoint`), strictly by
+    from it (:func:`~mmsemanticmim.checkpoint.read_checkpoint`), strictly by
     default; sets ``dataset_meta`` from the checkpoint's meta where it has
     one. Returns the checkpoint's meta."""
     ckpt = read_checkpoint(checkpoint)

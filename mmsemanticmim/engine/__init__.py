@@ -1,5 +1,3 @@
-from .checkpoints import (CheckpointMisfitError, ForeignCheckpointError,
-                          is_readable_checkpoint, newest_readable_checkpoint)
 from .hooks import *  # noqa: F401,F403
 from .launch import DistTimeoutError, init_distributed
 from .optimizers import *  # noqa: F401,F403
@@ -12,11 +10,10 @@ from .runners import (NothingToResumeError, SafeFlexibleRunner, SafeRunner,
 from .work_dir_lock import WorkDirBusyError
 
 __all__ = [
-    'SafeRunner', 'NothingToResumeError', 'CheckpointMisfitError',
-    'is_readable_checkpoint', 'newest_readable_checkpoint', 'build_runner',
+    'SafeRunner', 'NothingToResumeError', 'build_runner',
     'prepare_config', 'backbone_from_checkpoint', 'use_fsdp',
     'SafeFlexibleRunner', 'SafeFSDPStrategy', 'init_distributed',
     'build_train_parser', 'merge_train_args', 'run_train',
-    'build_test_parser', 'run_test', 'ForeignCheckpointError',
+    'build_test_parser', 'run_test',
     'DistTimeoutError', 'WorkDirBusyError'
 ]

@@ -6,7 +6,8 @@ from typing import Optional
 
 from mmengine import DefaultScope
 
-from .checkpoint_file import register_checkpoint_loaders, set_trust_flag
+from mmsemanticmim.checkpoint.reading import (register_checkpoint_loaders,
+                                              set_trust_flag)
 
 
 def setup_env(trust_flag: Optional[str] = None) -> None:

@@ -110,7 +110,7 @@ def test_stock_mmseg_pretrained_key_loads_the_encoder(pretrain_checkpoint):
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
 
-    from mmsemanticmim.utils.checkpoint_file import read_checkpoint
+    from mmsemanticmim.checkpoint.reading import read_checkpoint
     cfg = Config.fromfile(SEG_TOY)
     cfg.model.backbone.init_cfg = None
     cfg.model.pretrained = pretrain_checkpoint

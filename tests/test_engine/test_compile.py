@@ -1,4 +1,4 @@
-"""The ``compile`` config key: torch.compile of the model's forward."""
+"""``CompileForwardHook``: torch.compile of the model's forward."""
 import numpy as np
 import torch
 
@@ -6,8 +6,8 @@ from helpers import TINY_CONFIGS, tiny_cfg
 from mmsemanticmim.engine import build_runner
 
 
-def test_compile_key_trains_like_eager(tmp_path, image_folder):
-    """``compile=True`` on the tiny config: the forward is compiled
+def test_compile_forward_hook_trains_like_eager(tmp_path, image_folder):
+    """``CompileForwardHook`` on the tiny config: the forward is compiled
     (dynamo builds graphs) and the run's losses equal the eager run's from
     the same seed (float tolerance: inductor fuses and reorders)."""
     import torch._dynamo
@@ -24,7 +24,8 @@ def test_compile_key_trains_like_eager(tmp_path, image_folder):
         # one loss history
         cfg.experiment_name = f'test_compile_{compiled}_{tmp_path.name}'
         if compiled:
-            cfg.compile = True
+            cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+                dict(type='CompileForwardHook')]
         runner = build_runner(cfg)
         runner.train()
         losses[compiled] = runner.message_hub.get_scalar(

@@ -9,13 +9,14 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 
 from helpers import REPO, TINY_CONFIGS, tiny_cfg
-from mmsemanticmim.engine import (CheckpointMisfitError, NonFiniteLossError,
-                                  NothingToResumeError, build_runner,
-                                  build_test_parser, build_train_parser,
-                                  is_readable_checkpoint, merge_train_args,
+from mmsemanticmim.checkpoint import (CheckpointMisfitError,
+                                      is_readable_checkpoint)
+from mmsemanticmim.engine import (NonFiniteLossError, NothingToResumeError,
+                                  build_runner, build_test_parser,
+                                  build_train_parser, merge_train_args,
                                   run_test)
-from mmsemanticmim.utils import (CorruptCheckpointError, UnsafeCheckpointError,
-                                 read_checkpoint)
+from mmsemanticmim.checkpoint import (CorruptCheckpointError,
+                                      UnsafeCheckpointError, read_checkpoint)
 
 SEG_TOY = osp.join(REPO, 'configs/benchmarks/segmentation/upernet_vit-tiny-'
                    'p4_semanticmim-maskfeat-pre_1xb2-2k_toy-ade20k-64x64.py')
@@ -82,9 +83,9 @@ def test_bad_files_through_every_loading_path(bad_files, kind, tmp_path,
         enc.init_weights()
     with pytest.raises(error, match=path):
         SemanticMIMViT.from_checkpoint(path)
-    from mmsemanticmim.models.backbones.checkpoint_meta import \
+    from mmsemanticmim.checkpoint import \
         extract_encoder as extract
-    from mmsemanticmim.models.backbones.timm_files import \
+    from mmsemanticmim.checkpoint.timm_files import \
         write_timm_checkpoint as convert
     with pytest.raises(error, match=path):
         extract(path, str(tmp_path / 'x.pth'))
@@ -215,7 +216,7 @@ def test_auto_resume_with_nothing_starts_from_load_from(
 def test_best_checkpoints_are_not_resumed_from(pretrained_run, tmp_path):
     import shutil
 
-    from mmsemanticmim.engine import newest_readable_checkpoint
+    from mmsemanticmim.checkpoint import newest_readable_checkpoint
     work = str(tmp_path / 'w')
     shutil.copytree(pretrained_run, work)
     best = osp.join(work, 'best_loss_epoch_2.pth')
@@ -282,12 +283,13 @@ def finetuned_seg(ade_folder, pretrain_checkpoint, tmp_path_factory):
 
 
 def _test_tool(capsys, ade_folder, ckpt, *extra):
-    """What ``tools/test.py SEG_TOY CKPT EXTRA...`` prints."""
+    """What ``tools/test.py SEG_TOY CKPT EXTRA...`` prints and logs."""
+    import runpy
     opts = [f'{k}.dataset.data_root={ade_folder}'
             for k in ('train_dataloader', 'val_dataloader',
                       'test_dataloader')]
-    run_test(build_test_parser().parse_args(
-        [SEG_TOY, ckpt, *extra, '--cfg-options', *opts]))
+    runpy.run_path(osp.join(REPO, 'tools', 'test.py'))['main'](
+        [SEG_TOY, ckpt, *extra, '--cfg-options', *opts])
     return capsys.readouterr().out
 
 
@@ -324,7 +326,7 @@ def test_evaluation_is_strict(finetuned_seg, pretrain_checkpoint, ade_folder,
     out = _test_tool(capsys, ade_folder, moved, '--non-strict',
                      '--work-dir', str(tmp_path / 'd'), '--cfg-options',
                      'model.backbone.num_proxy_tokens=1')
-    assert "'mIoU'" in out and 'WARNING: these metrics are of a partially '\
+    assert "'mIoU'" in out and 'These metrics are of a partially '\
         'loaded model' in out
 
 
@@ -447,7 +449,7 @@ def test_disk_full_while_saving(pretrained_run, image_folder, tmp_path,
 
     import mmengine.runner.runner as runner_module
 
-    from mmsemanticmim.engine.checkpoints import CheckpointSaveError
+    from mmsemanticmim.checkpoint.work_dir import CheckpointSaveError
     work = str(tmp_path / 'w')
     shutil.copytree(pretrained_run, work)
     record = osp.join(work, 'last_checkpoint')
@@ -520,7 +522,7 @@ def test_last_checkpoint_is_read_inside_the_work_dir(pretrained_run,
     mtime."""
     import shutil
 
-    from mmsemanticmim.engine.checkpoints import ForeignCheckpointError
+    from mmsemanticmim.checkpoint.work_dir import ForeignCheckpointError
     work = str(tmp_path / 'copy')
     shutil.copytree(pretrained_run, work)
     assert open(osp.join(work, 'last_checkpoint')).read().startswith(
@@ -692,7 +694,7 @@ def test_data_root_that_is_a_file_or_holds_broken_links(image_folder,
 
 
 def test_plain_vit_checkpoints_are_named_with_the_fix(tmp_path):
-    from mmsemanticmim.models.backbones.checkpoint_meta import \
+    from mmsemanticmim.checkpoint import \
         load_encoder_checkpoint
     vit = {'backbone.pos_embed': torch.zeros(1, 65, 96),
            'backbone.cls_token': torch.zeros(1, 1, 96),
@@ -712,15 +714,26 @@ def test_plain_vit_checkpoints_are_named_with_the_fix(tmp_path):
         load_encoder_checkpoint(str(tmp_path / 'timm.pth'))
 
 
-def test_guessed_head_count_reads_right():
-    from mmsemanticmim.models.backbones.checkpoint_meta import EncoderMeta
+def test_head_count_is_recorded_or_unknown_never_guessed():
+    from mmsemanticmim.checkpoint import EncoderMeta, HeadCountUnknownError
     meta = EncoderMeta(num_proxy_tokens=4, layer_type='vit',
                        layer_scale=False, embed_dims=96, num_layers=4,
                        feedforward_channels=384, patch_size=4,
                        img_size=[32, 32])
+    assert meta.heads_text == 'an unrecorded number of heads'
+    with pytest.raises(HeadCountUnknownError, match='num_heads=N'):
+        meta.backbone_kwargs()
+    assert meta.layer_kwargs() == dict(num_proxy_tokens=4, layer_type='vit',
+                                       layer_scale_init_value=0.)
+    with pytest.raises(ValueError, match='num_heads=5 does not divide'):
+        meta.set_num_heads(5)
+    meta.set_num_heads(1)
     assert meta.heads_text == '1 head of 96 channels'
-    meta.embed_dims = 768
+    with pytest.raises(ValueError, match='records num_heads=1, not 2'):
+        meta.set_num_heads(2)
+    meta.embed_dims, meta.num_heads = 768, 12
     assert meta.heads_text == '12 heads of 64 channels'
+    assert meta.arch['num_heads'] == 12
 
 
 def test_downstream_resume_needs_no_pretrained_and_reruns_a_stopped_val(

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from helpers import REPO, TINY_CONFIGS
-from mmsemanticmim.engine import is_readable_checkpoint
-from mmsemanticmim.engine.checkpoints import latest_checkpoint
+from mmsemanticmim.checkpoint import is_readable_checkpoint
+from mmsemanticmim.checkpoint.work_dir import latest_checkpoint
 
 ENV = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
 

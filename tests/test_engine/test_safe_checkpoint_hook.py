@@ -7,8 +7,8 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
-from mmsemanticmim.engine import (SafeCheckpointHook, from_weights_only,
-                                  to_weights_only)
+from mmsemanticmim.checkpoint import from_weights_only, to_weights_only
+from mmsemanticmim.engine import SafeCheckpointHook
 
 
 def _hub(name):

@@ -7,7 +7,7 @@ from mmpretrain.models.utils import resize_pos_embed
 
 from mmsemanticmim.models import (ProxyReconstructionNeck, SemanticMIMViT,
                                   SemanticMIMPretrainViT)
-from mmsemanticmim.models.backbones.checkpoint_meta import EncoderMeta
+from mmsemanticmim.checkpoint import EncoderMeta, HeadCountUnknownError
 
 TINY = dict(embed_dims=96, num_layers=4, num_heads=3,
             feedforward_channels=384)
@@ -164,14 +164,21 @@ def test_architecture_is_read_from_weights_without_meta(layer_type,
         num_proxy_tokens=5, layer_type=layer_type,
         layer_scale=layer_type == 'beit', embed_dims=128, num_layers=3,
         feedforward_channels=256, patch_size=8, img_size=[48, 48])
-    # the head count is a guess (64-wide heads) and is reported as one
-    assert not meta.heads_recorded and meta.heads == 2
+    # heads leave no trace in the weights: unknown, never guessed
+    assert not meta.heads_recorded
     assert 'num_heads' not in meta.to_dict()
+    with pytest.raises(HeadCountUnknownError, match='--num-heads N'):
+        meta.arch
     path = str(tmp_path / 'no_meta.pth')
     torch.save(dict(state_dict=state), path)
-    with pytest.warns(UserWarning, match='does not record its number of '
-                      'heads'):
-        enc = SemanticMIMViT.from_checkpoint(path, out_type='raw')
+    with pytest.raises(HeadCountUnknownError,
+                       match=f'{path} does not record its number of '
+                       'attention heads'):
+        SemanticMIMViT.from_checkpoint(path, out_type='raw')
+    with pytest.raises(ValueError, match='num_heads=3 does not divide'):
+        SemanticMIMViT.from_checkpoint(path, num_heads=3)
+    enc = SemanticMIMViT.from_checkpoint(path, num_heads=2, out_type='raw')
+    assert enc.arch_settings['num_heads'] == 2
     assert (enc.num_proxy_tokens, enc.layer_type, enc.img_size) == \
         (5, layer_type, (48, 48))  # a tuple, as when built from a config
     assert torch.equal(enc.layers[2].attn.qkv.weight,
@@ -202,22 +209,21 @@ def test_every_loader_resizes_the_position_embedding():
 def test_pretrained_file_is_read_once(tmp_path, monkeypatch):
     """Settings left to the checkpoint and the weights come from one read
     of the file."""
-    from mmsemanticmim.models.backbones import checkpoint_meta
-    from mmsemanticmim.utils import checkpoint_file
+    from mmsemanticmim.checkpoint import META_KEY, encoder_file
     src = SemanticMIMViT(arch=TINY, img_size=32, patch_size=4,
                          num_proxy_tokens=3)
     src.init_weights()
     path = str(tmp_path / 'enc.pth')
     torch.save(dict(state_dict=src.state_dict(), meta={
-        checkpoint_meta.META_KEY: src.checkpoint_meta().to_dict()}), path)
+        META_KEY: src.checkpoint_meta().to_dict()}), path)
     reads = []
-    stock = checkpoint_file.read_checkpoint
+    stock = encoder_file.read_checkpoint
 
     def counting(f, *args, **kwargs):
         reads.append(f)
         return stock(f, *args, **kwargs)
 
-    monkeypatch.setattr(checkpoint_file, 'read_checkpoint', counting)
+    monkeypatch.setattr(encoder_file, 'read_checkpoint', counting)
     enc = SemanticMIMViT(arch=TINY, img_size=32, patch_size=4,
                          num_proxy_tokens=None, layer_type=None,
                          layer_scale_init_value=None,

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 
 from helpers import REPO, TINY_CONFIGS
-from mmsemanticmim.models.reference_checkpoint import (
+from mmsemanticmim.checkpoint.reference import (
     ReferenceFormatError, convert_reference_checkpoint, is_reference_state)
 from test_semanticmim import TINY, masks, samples, tiny_model
 
@@ -154,15 +154,21 @@ def test_beit_instantiation_loads_into_our_beit_config(tmp_path):
     model = MODELS.build(cfg.model)
     src = tmp_path / 'authors.pth'
     torch.save(dict(state_dict=to_reference(model.state_dict(), True)), src)
-    done = convert_reference_checkpoint(str(src), str(tmp_path / 'ours.pth'))
+    # no config text in the file: the head count is asked for, not guessed
+    with pytest.raises(ReferenceFormatError, match='give it with '
+                       '--num-heads N. Nothing written'):
+        convert_reference_checkpoint(str(src), str(tmp_path / 'ours.pth'))
+    assert not (tmp_path / 'ours.pth').exists()
+    heads = model.backbone.arch_settings['num_heads']
+    done = convert_reference_checkpoint(str(src), str(tmp_path / 'ours.pth'),
+                                        num_heads=heads)
     assert done['info']['target'] == 'beit'
-    assert not done['meta'].heads_recorded  # no config text in the file
+    assert done['meta'].num_heads == heads
     state = torch.load(tmp_path / 'ours.pth', weights_only=True)
     model.load_state_dict(state['state_dict'], strict=True)
     run = subprocess.run([sys.executable, TOOL, str(src),
                           str(tmp_path / 'enc.pth'), '--backbone-only',
-                          '--num-heads', str(model.backbone.arch_settings[
-                              'num_heads'])],
+                          '--num-heads', str(heads)],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     from mmsemanticmim.models import SemanticMIMViT

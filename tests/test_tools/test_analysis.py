@@ -14,7 +14,7 @@ REPRESENTATION = 'tools/analysis/representation_report.py'
 def two_proxy_checkpoint(tmp_path_factory):
     """A second, different encoder (2 proxies, random weights)."""
     from mmsemanticmim.models import SemanticMIMViT
-    from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
+    from mmsemanticmim.checkpoint import META_KEY
     torch.manual_seed(1)
     enc = SemanticMIMViT(arch=dict(embed_dims=96, num_layers=4, num_heads=3,
                                    feedforward_channels=384),
@@ -96,7 +96,7 @@ def test_attention_maps_match_the_layers_attention(pretrain_checkpoint):
 
 def _frozen_encoder(checkpoint, random_init=False):
     """What tools/analysis/eval_frozen_features.py scores."""
-    from mmsemanticmim.evaluation import load_frozen_encoder
+    from mmsemanticmim.analysis import load_frozen_encoder
     return load_frozen_encoder(checkpoint, random_init, out_type='featmap',
                                final_norm=True)
 
@@ -108,7 +108,7 @@ def test_eval_frozen_features(pretrain_checkpoint, cls_folder, tmp_path):
     import json
 
     import cv2
-    from mmsemanticmim.evaluation import (evaluate_class_folder,
+    from mmsemanticmim.analysis import (evaluate_class_folder,
                                           extract_features)
     tsne = str(tmp_path / 'tsne.png')
     for random_init in (False, True):
@@ -239,7 +239,9 @@ def test_attention_is_drawn_on_the_training_normalisation(
     """The tiny config trains on MNIST statistics (33.3 / 78.6): the
     figure's input is normalised with them, not with ImageNet's."""
     import torch
-    from mmsemanticmim.analysis.attention_maps import MEAN, attention_rows, normalisation_of
+    from mmsemanticmim.analysis.attention_maps import (attention_rows,
+                                                      normalisation_of)
+    from mmsemanticmim.utils.image_norm import IMAGENET_MEAN as MEAN
 
     from mmsemanticmim.models import SemanticMIMViT
     mean, std = normalisation_of(pretrain_checkpoint)

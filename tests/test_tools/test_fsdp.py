@@ -92,7 +92,7 @@ def test_fsdp_trains_like_ddp_saves_one_file_and_resumes(image_folder,
     enc = SemanticMIMViT.from_checkpoint(ckpt_path, out_type='raw')
     assert torch.equal(enc.layers[3].attn.qkv.weight,
                        a['state_dict']['backbone.layers.3.attn.qkv.weight'])
-    from mmsemanticmim.models.backbones.checkpoint_meta import \
+    from mmsemanticmim.checkpoint import \
         extract_encoder as extract
     assert extract(ckpt_path,
                    str(tmp_path / 'bb.pth')).num_proxy_tokens == 4

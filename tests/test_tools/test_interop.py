@@ -10,12 +10,12 @@ import torch
 
 from helpers import REPO
 from mmsemanticmim.models import SemanticMIMViT
-from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
+from mmsemanticmim.checkpoint import META_KEY
 
 timm = pytest.importorskip('timm')
-from mmsemanticmim.models.backbones import onnx_export  # noqa: E402
-from mmsemanticmim.models.backbones.timm_files import (  # noqa: E402
-    read_timm_checkpoint, write_timm_checkpoint)
+from mmsemanticmim.checkpoint import onnx_export  # noqa: E402
+from mmsemanticmim.checkpoint.timm_files import (  # noqa: E402
+    convert_timm_checkpoint, write_timm_checkpoint)
 
 TINY = dict(embed_dims=96, num_layers=3, num_heads=3,
             feedforward_channels=384)
@@ -90,7 +90,7 @@ def test_timm_equals_ours_and_round_trip_is_exact(layer_type,
 
     # and back: bit-identical weights, same meta
     back = str(tmp_path / 'back.pth')
-    meta = read_timm_checkpoint(dst, back)
+    meta = convert_timm_checkpoint(dst, back)
     ckpt = torch.load(back)
     assert meta == {**enc.checkpoint_meta().to_dict(), 'layer_type': layer_type}
     assert ckpt['meta'][META_KEY] == meta
@@ -184,7 +184,7 @@ def test_plain_timm_vit_with_registers(tmp_path, monkeypatch):
     src = str(tmp_path / 'plain.pth')
     torch.save(model.state_dict(), src)
     dst = str(tmp_path / 'ours.pth')
-    meta = read_timm_checkpoint(src, dst, num_heads=3)
+    meta = convert_timm_checkpoint(src, dst, num_heads=3)
     assert meta['num_proxy_tokens'] == 3 and meta['layer_scale']
     enc = SemanticMIMViT.from_checkpoint(dst, out_type='raw').eval()
     x = torch.randn(2, 3, 32, 32)
@@ -192,7 +192,7 @@ def test_plain_timm_vit_with_registers(tmp_path, monkeypatch):
         torch.testing.assert_close(enc(x)[-1], model.forward_features(x),
                                    rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match='nonzero key bias'):
-        read_timm_checkpoint(src, dst, layer_type='beit')
+        convert_timm_checkpoint(src, dst, layer_type='beit')
 
 
 @pytest.mark.parametrize('layer_type', ['vit', 'beit'])
@@ -212,10 +212,10 @@ def test_extracted_backbone_keeps_a_guessed_head_count_guessed(
         pretrain_checkpoint, tmp_path):
     """A checkpoint without encoder meta: the head count is guessed, and
     the extracted file must not record the guess as a fact."""
-    from mmsemanticmim.models.backbones.checkpoint_meta import \
+    from mmsemanticmim.checkpoint import \
         extract_encoder as extract
 
-    from mmsemanticmim.models.backbones.checkpoint_meta import \
+    from mmsemanticmim.checkpoint import \
         load_encoder_checkpoint
     ckpt = torch.load(pretrain_checkpoint, weights_only=True)
     ckpt['meta'].pop(META_KEY)
@@ -247,30 +247,30 @@ def test_timm_round_trip_keeps_a_guessed_head_count_guessed(tmp_path):
     cfg = write_timm_checkpoint(src, str(tmp_path / 'vit.safetensors'))
     assert cfg['model_args']['num_heads'] == 96 // 64
     assert 'num_heads' not in cfg[META_KEY]
-    back = read_timm_checkpoint(str(tmp_path / 'vit.safetensors'),
+    back = convert_timm_checkpoint(str(tmp_path / 'vit.safetensors'),
                                 str(tmp_path / 'back.pth'))
     assert 'num_heads' not in back
     saved = torch.load(tmp_path / 'back.pth', weights_only=True)['meta']
     assert 'num_heads' not in saved[META_KEY]
     # a count given on the command line is recorded
-    back = read_timm_checkpoint(str(tmp_path / 'vit.safetensors'),
+    back = convert_timm_checkpoint(str(tmp_path / 'vit.safetensors'),
                                 str(tmp_path / 'back3.pth'), num_heads=3)
     assert back['num_heads'] == 3
     # a recorded count survives the round trip
     src = _save(enc, str(tmp_path / 'rec.pth'))
     write_timm_checkpoint(src, str(tmp_path / 'rec.safetensors'))
-    back = read_timm_checkpoint(str(tmp_path / 'rec.safetensors'),
+    back = convert_timm_checkpoint(str(tmp_path / 'rec.safetensors'),
                                 str(tmp_path / 'rec_back.pth'))
     assert back['num_heads'] == 3
     # a plain timm state dict records nothing about heads
-    from mmsemanticmim.models.backbones.timm_interop import encoder_to_timm
+    from mmsemanticmim.checkpoint.timm_interop import encoder_to_timm
     tstate, _ = encoder_to_timm(enc.state_dict(), enc.checkpoint_meta())
     torch.save(tstate, tmp_path / 'plain.pth')
-    back = read_timm_checkpoint(str(tmp_path / 'plain.pth'),
+    back = convert_timm_checkpoint(str(tmp_path / 'plain.pth'),
                                 str(tmp_path / 'plain_back.pth'))
     assert 'num_heads' not in back
     with pytest.raises(ValueError, match='5 heads do not divide the width'):
-        read_timm_checkpoint(str(tmp_path / 'plain.pth'),
+        convert_timm_checkpoint(str(tmp_path / 'plain.pth'),
                              str(tmp_path / 'bad.pth'), num_heads=5)
 
 
@@ -293,7 +293,7 @@ def test_timm_folder_format_loads_with_local_dir(tmp_path):
         theirs = model.forward_features(x)
     assert torch.allclose(theirs[:, :4], ours[:, :4], atol=1e-5)
     back = str(tmp_path / 'back.pth')
-    meta = read_timm_checkpoint(out, back)
+    meta = convert_timm_checkpoint(out, back)
     assert meta['num_proxy_tokens'] == 4 and meta['layer_type'] == 'beit'
 
 
@@ -313,7 +313,7 @@ def test_hubconf_gives_the_encoder_of_a_checkpoint(tmp_path):
 
 
 def test_timm_destination_is_a_folder_or_safetensors(tmp_path):
-    from mmsemanticmim.models.backbones.timm_files import \
+    from mmsemanticmim.checkpoint.timm_files import \
         is_timm_folder_target
     assert is_timm_folder_target(str(tmp_path / 'vit_dir'))
     assert not is_timm_folder_target(str(tmp_path / 'vit.safetensors'))

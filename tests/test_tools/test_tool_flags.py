@@ -101,9 +101,9 @@ class _Code:
 def test_trust_checkpoint_flag_opens_only_the_named_file(monkeypatch,
                                                          tmp_path,
                                                          image_folder):
-    from mmsemanticmim.utils import (UnsafeCheckpointError, checkpoint_file,
-                                     read_checkpoint)
-    monkeypatch.setenv(checkpoint_file.TRUST_ENV, '')  # restored after
+    from mmsemanticmim.checkpoint import UnsafeCheckpointError, read_checkpoint
+    from mmsemanticmim.checkpoint.reading import TRUST_ENV
+    monkeypatch.setenv(TRUST_ENV, '')  # restored after
     trusted, other = str(tmp_path / 'trusted.pth'), str(tmp_path / 'x.pth')
     for p in (trusted, other):
         torch.save({'state_dict': {}, 'obj': _Code()}, p)
@@ -222,7 +222,7 @@ def test_launchers_find_the_project_venv(tmp_path):
 def test_pretrain_speed_smoke(tmp_path):
     """Both settings side by side, each with its optimizer and precision
     named; a wrong --reference-dir is refused naming the folder."""
-    proc = _run([sys.executable, 'tools/benchmarks/pretrain_speed.py',
+    proc = _run([sys.executable, 'tools/profiling/pretrain_speed.py',
                  '--device', 'cpu', '--batch-size', '1', '--steps', '1',
                  '--warmup', '0', '--no-memory', '--targets', 'maskfeat'])
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -244,7 +244,7 @@ def test_pretrain_speed_smoke(tmp_path):
         ratio = [line for line in out.splitlines()
                  if line.startswith(f'ratio maskfeat {setting}: time')]
         assert ratio and float(ratio[0].split()[-1].rstrip('x')) > 0
-    proc = _run([sys.executable, 'tools/benchmarks/pretrain_speed.py',
+    proc = _run([sys.executable, 'tools/profiling/pretrain_speed.py',
                  '--reference-dir', str(tmp_path)])
     assert proc.returncode != 0
     assert f'--reference-dir {tmp_path}' in proc.stderr
@@ -282,7 +282,7 @@ def test_study_smoke(cls_folder, tmp_path):
 
 
 def test_pretrain_memory_smoke():
-    proc = _run([sys.executable, 'tools/benchmarks/pretrain_memory.py',
+    proc = _run([sys.executable, 'tools/profiling/pretrain_memory.py',
                  '--archs', 'deit-tiny', '--models', 'semanticmim-maskfeat',
                  '--modes', 'single', 'fsdp', '--batch-size', '2',
                  '--steps', '1', '--port', str(_free_port())])
@@ -308,7 +308,7 @@ def test_gpu_check_dry_run(tmp_path):
     reports it: 4 arms x eager/compiled, 4 configs trained 2 steps with
     finite losses, one UperNet step."""
     import json
-    proc = _run(['bash', 'tools/benchmarks/gpu_check.sh', '--dry-run'],
+    proc = _run(['bash', 'tools/profiling/gpu_check.sh', '--dry-run'],
                 OUT=str(tmp_path), PYTHON=sys.executable,
                 KIT_DIR=str(tmp_path / 'no-kit'))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -334,7 +334,7 @@ def test_gpu_check_killed_keeps_what_it_measured(tmp_path):
     import json
     import signal
     proc = subprocess.Popen(
-        ['bash', 'tools/benchmarks/gpu_check.sh', '--dry-run', '--parts',
+        ['bash', 'tools/profiling/gpu_check.sh', '--dry-run', '--parts',
          'throughput'], cwd=REPO, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
         env=dict(ENV, OUT=str(tmp_path), PYTHON=sys.executable,
@@ -406,9 +406,13 @@ def test_gpu_study_schedule_stretch():
     cosine over the rest, parsed as train.py parses --cfg-options."""
     import argparse
 
+    import runpy
+
     from mmengine.config import Config, DictAction
-    from mmsemanticmim.analysis.study_gpu import (ARMS, config_path,
-                                                  schedule_options)
+    study = runpy.run_path(
+        osp.join(REPO, 'tools', 'analysis', 'semanticmim_study_gpu.py'))
+    ARMS, config_path = study['ARMS'], study['config_path']
+    schedule_options = study['schedule_options']
     parser = argparse.ArgumentParser()
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     for epochs, warm in ((15, 1), (40, 4), (2, 1)):

@@ -5,7 +5,7 @@ For each checkpoint, the attention maps the visualisation draws
 head, the mean attention distance of patch queries (in patches,
 attention-weighted), the entropy of their attention over the patches
 (nats), and the share of their attention that goes to the proxies (see
-``mmsemanticmim.evaluation.attention_stats``). Writes into OUT_DIR:
+``mmsemanticmim.analysis.attention_stats``). Writes into OUT_DIR:
 ``attention.md`` (head-averaged figures, and the per-head spread),
 ``attention.json`` (per head) and ``attention.png`` (distance and entropy vs
 layer; a dot per head, a line for the head mean).

@@ -21,7 +21,7 @@ import json
 
 import mmsemanticmim  # registers the components
 from mmsemanticmim.analysis import add_image_args
-from mmsemanticmim.evaluation import evaluate_class_folder, load_frozen_encoder
+from mmsemanticmim.analysis import evaluate_class_folder, load_frozen_encoder
 
 MNIST_DEMO_NORM = dict(mean=[33.3] * 3, std=[78.6] * 3)
 

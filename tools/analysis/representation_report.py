@@ -3,7 +3,7 @@
 For each checkpoint (pre-training or extracted encoder) and every layer, the
 frozen patch-mean, proxy-mean and concatenated features of an image folder
 are scored by k-NN (k=20, cosine, T=0.07) and a logistic-regression probe
-(see ``mmsemanticmim.evaluation.layer_probes``). Writes into OUT_DIR:
+(see ``mmsemanticmim.analysis.layer_probes``). Writes into OUT_DIR:
 ``representation.md`` (one table, and each checkpoint's best layer and
 feature), ``representation.json`` (every record) and ``representation.png``
 (accuracy vs layer, one line per checkpoint and feature, k-NN and linear

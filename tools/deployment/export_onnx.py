@@ -7,15 +7,15 @@ size; the position embedding is resized inside the graph as in PyTorch).
 
 Usage: python tools/deployment/export_onnx.py CKPT OUT
            [--img-size H [W]] [--dynamic-size] [--out-type featmap]
-           [--opset N] [--no-check] [--atol 1e-4]
+           [--opset N] [--no-check] [--atol 1e-4] [--num-heads N]
 """
 import argparse
 import sys
 
 import mmsemanticmim  # registers the components
+from mmsemanticmim.checkpoint import (UnsafeCheckpointError,
+                                      check_encoder_onnx, export_encoder_onnx)
 from mmsemanticmim.models.backbones import SemanticMIMViT
-from mmsemanticmim.models.backbones.onnx_export import check, export
-from mmsemanticmim.utils import UnsafeCheckpointError
 
 
 def main():
@@ -37,13 +37,17 @@ def main():
     parser.add_argument('--no-check', action='store_true',
                         help='skip the onnxruntime comparison')
     parser.add_argument('--atol', type=float, default=1e-4)
+    parser.add_argument('--num-heads', type=int, metavar='N',
+                        help='the head count, for a checkpoint that does '
+                        'not record it')
     args = parser.parse_args()
     img_size = args.img_size
     if img_size is not None and len(img_size) == 1:
         img_size = img_size * 2
     try:
-        encoder = export(args.ckpt, args.out, img_size, args.dynamic_size,
-                         args.out_type, args.opset)
+        encoder = export_encoder_onnx(
+            args.ckpt, args.out, img_size, args.dynamic_size, args.out_type,
+            args.opset, args.num_heads)
     except (ValueError, ImportError, UnsafeCheckpointError) as e:
         sys.exit(f'error: {e}')
     print(f'wrote {args.out}')
@@ -54,9 +58,11 @@ def main():
         if args.dynamic_size:
             sizes.append((2, H + 2 * p, W + p))
         try:
-            check(encoder, args.out, sizes, args.atol)
-        except ImportError as e:
+            errors = check_encoder_onnx(encoder, args.out, sizes, args.atol)
+        except (ImportError, AssertionError) as e:
             sys.exit(f'error: {e}')
+        for size, err in errors.items():
+            print(f'input {size}: max |onnx - torch| = {err:.2e}')
 
 
 if __name__ == '__main__':

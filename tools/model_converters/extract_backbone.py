@@ -12,7 +12,7 @@ Usage: python tools/model_converters/extract_backbone.py IN OUT
 import argparse
 
 import mmsemanticmim  # registers the components
-from mmsemanticmim.models.backbones.checkpoint_meta import extract_encoder
+from mmsemanticmim.checkpoint import extract_encoder
 
 
 def main():

@@ -10,9 +10,9 @@ import os.path as osp
 import sys
 
 import mmsemanticmim
-from mmsemanticmim.utils.checkpoint_file import (CorruptCheckpointError,
-                                                 UnsafeCheckpointError,
-                                                 publish_checkpoint)
+from mmsemanticmim.checkpoint import (CorruptCheckpointError,
+                                      UnsafeCheckpointError,
+                                      publish_checkpoint)
 
 
 def main():

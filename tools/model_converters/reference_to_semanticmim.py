@@ -13,9 +13,9 @@ import argparse
 
 import mmsemanticmim  # registers the components
 
-from mmsemanticmim.models.reference_checkpoint import (
+from mmsemanticmim.checkpoint.reference import (
     ReferenceFormatError, convert_reference_checkpoint)
-from mmsemanticmim.utils import UnsafeCheckpointError, trust_checkpoint
+from mmsemanticmim.checkpoint import UnsafeCheckpointError, trust_checkpoint
 
 
 def main():

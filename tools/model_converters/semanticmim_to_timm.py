@@ -18,7 +18,7 @@ folder (no ``.safetensors`` suffix): timm's own format, ``config.json`` and
 
 Usage: python tools/model_converters/semanticmim_to_timm.py IN OUT
            [--img-size H [W]] [--drop-pooling-norm] [--mean R G B]
-           [--std R G B]
+           [--std R G B] [--num-heads N]
 """
 import argparse
 import json
@@ -26,12 +26,14 @@ import os.path as osp
 import sys
 
 import mmsemanticmim  # registers the components
-from mmsemanticmim.models.backbones.timm_files import (
-    FOLDER_CONFIG, FOLDER_WEIGHTS, is_timm_folder_target, json_path,
-    write_timm_checkpoint)
-from mmsemanticmim.models.backbones.timm_interop import (IMAGENET_MEAN,
-                                                         IMAGENET_STD)
-from mmsemanticmim.utils import UnsafeCheckpointError
+from mmsemanticmim.checkpoint import (UnsafeCheckpointError,
+                                      write_timm_checkpoint)
+from mmsemanticmim.checkpoint.timm_files import (FOLDER_CONFIG,
+                                                 FOLDER_WEIGHTS,
+                                                 is_timm_folder_target,
+                                                 json_path)
+from mmsemanticmim.utils.image_norm import (IMAGENET_MEAN_UNIT,
+                                            IMAGENET_STD_UNIT)
 
 
 def main():
@@ -51,13 +53,16 @@ def main():
         '--drop-pooling-norm', action='store_true',
         help='for an encoder with both ln1 and ln2: keep ln1 as timm norm, '
         'drop ln2')
-    parser.add_argument('--mean', type=float, nargs=3, default=IMAGENET_MEAN)
-    parser.add_argument('--std', type=float, nargs=3, default=IMAGENET_STD)
+    parser.add_argument('--mean', type=float, nargs=3, default=IMAGENET_MEAN_UNIT)
+    parser.add_argument('--std', type=float, nargs=3, default=IMAGENET_STD_UNIT)
+    parser.add_argument('--num-heads', type=int, metavar='N',
+                        help='the head count, for a checkpoint that does '
+                        'not record it')
     args = parser.parse_args()
     try:
         cfg = write_timm_checkpoint(args.src, args.dst, args.img_size,
                                     args.drop_pooling_norm, args.mean,
-                                    args.std)
+                                    args.std, args.num_heads)
     except (ValueError, ImportError, UnsafeCheckpointError) as e:
         sys.exit(f'error: {e}')
     if is_timm_folder_target(args.dst):

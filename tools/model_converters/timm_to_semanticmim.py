@@ -15,8 +15,8 @@ import argparse
 import sys
 
 import mmsemanticmim  # registers the components
-from mmsemanticmim.models.backbones.timm_files import read_timm_checkpoint
-from mmsemanticmim.utils import UnsafeCheckpointError
+from mmsemanticmim.checkpoint.timm_files import convert_timm_checkpoint
+from mmsemanticmim.checkpoint import UnsafeCheckpointError
 
 
 def main():
@@ -30,7 +30,7 @@ def main():
                         help='default: what the json records, else dim/64')
     args = parser.parse_args()
     try:
-        meta = read_timm_checkpoint(args.src, args.dst, args.layer_type,
+        meta = convert_timm_checkpoint(args.src, args.dst, args.layer_type,
                                     args.num_heads)
     except (ValueError, ImportError, UnsafeCheckpointError) as e:
         sys.exit(f'error: {e}')

@@ -2,7 +2,7 @@
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmsemanticmim.models.backbones.checkpoint_meta import META_KEY
+from mmsemanticmim.checkpoint import META_KEY
 from mmsemanticmim.registry import HOOKS
 
 

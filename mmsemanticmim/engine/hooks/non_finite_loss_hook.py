@@ -10,7 +10,7 @@ from mmengine.dist import all_reduce, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 
 from mmsemanticmim.registry import HOOKS
-from ..checkpoints import checkpoint_step, prune_checkpoints
+from mmsemanticmim.checkpoint.work_dir import checkpoint_step, prune_checkpoints
 
 
 class NonFiniteLossError(FloatingPointError):

@@ -1,64 +1,11 @@
 """Keep every checkpoint loadable with ``torch.load(weights_only=True)``."""
-from collections import OrderedDict
-from typing import Any
+from typing import List
 
-import numpy as np
-import torch
 from mmengine.hooks import Hook
-from mmengine.logging import HistoryBuffer
 
+from mmsemanticmim.checkpoint.weights_only import (from_weights_only,
+                                                   to_weights_only)
 from mmsemanticmim.registry import HOOKS
-
-_BUFFER_TAG = '__history_buffer__'
-_NDARRAY_TAG = '__ndarray__'
-
-
-def to_weights_only(obj: Any) -> Any:
-    """Rewrite ``obj`` into tensors and plain containers.
-
-    mmengine 0.10.7 saves its message hub as ``HistoryBuffer`` objects holding
-    numpy arrays (open-mmlab/mmengine#1655), which the safe unpickler of
-    torch >= 2.6 rejects. Buffers and numpy arrays become tagged dicts of
-    tensors, numpy scalars Python numbers; :func:`from_weights_only` restores
-    the buffers and the arrays (same dtype and values).
-    """
-    if isinstance(obj, HistoryBuffer):
-        log, count = obj.data
-        return {
-            _BUFFER_TAG: True,
-            'log_history': torch.from_numpy(np.asarray(log, dtype=np.float64)),
-            'count_history': torch.from_numpy(np.asarray(count,
-                                                         dtype=np.int64)),
-            'max_length': int(obj.max_length),
-        }
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in 'biufc':  # objects, strings: plain lists
-            return [to_weights_only(x) for x in obj.tolist()]
-        return {_NDARRAY_TAG: True, 'data': torch.from_numpy(obj.copy())}
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, OrderedDict):
-        return OrderedDict((k, to_weights_only(v)) for k, v in obj.items())
-    if isinstance(obj, dict):
-        return {k: to_weights_only(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(to_weights_only(v) for v in obj)
-    return obj
-
-
-def from_weights_only(obj: Any) -> Any:
-    """Inverse of :func:`to_weights_only` for the message hub's buffers."""
-    if isinstance(obj, dict):
-        if obj.get(_BUFFER_TAG, False):
-            return HistoryBuffer(obj['log_history'].tolist(),
-                                 obj['count_history'].tolist(),
-                                 obj['max_length'])
-        if obj.get(_NDARRAY_TAG, False):
-            return obj['data'].numpy()
-        return type(obj)((k, from_weights_only(v)) for k, v in obj.items())
-    if isinstance(obj, list):
-        return [from_weights_only(v) for v in obj]
-    return obj
 
 
 @HOOKS.register_module()
@@ -94,19 +41,26 @@ class SafeCheckpointHook(Hook):
                 checkpoint[key] = from_weights_only(checkpoint[key])
 
 
-def add_checkpoint_hooks(cfg) -> None:
-    """Append :class:`SafeCheckpointHook`, ``BackboneMetaHook``,
-    ``ResumeGuardHook`` and ``NonFiniteLossHook`` to ``cfg.custom_hooks``
-    where absent.
+#: The hooks every run of our tools has (``_base_/default_runtime.py``
+#: names them; a config that does not gets them added).
+CHECKPOINT_HOOKS = ('SafeCheckpointHook', 'BackboneMetaHook',
+                    'ResumeGuardHook', 'NonFiniteLossHook')
+
+
+def add_checkpoint_hooks(cfg) -> List[str]:
+    """Append the :data:`CHECKPOINT_HOOKS` the config's ``custom_hooks``
+    lack.
 
     Args:
         cfg (mmengine.Config): The config a tool is about to run; its scope
             may be mmseg's or mmdet's, hence the scoped type names.
+
+    Returns:
+        list[str]: The hooks added (for the tool to say so).
     """
     hooks = list(cfg.get('custom_hooks', None) or [])
-    names = {h.get('type') for h in hooks}
-    for name in ('SafeCheckpointHook', 'BackboneMetaHook',
-                 'ResumeGuardHook', 'NonFiniteLossHook'):
-        if not names & {name, f'mmsemanticmim.{name}'}:
-            hooks.append(dict(type=f'mmsemanticmim.{name}'))
+    names = {str(h.get('type')).split('.')[-1] for h in hooks}
+    added = [name for name in CHECKPOINT_HOOKS if name not in names]
+    hooks += [dict(type=f'mmsemanticmim.{name}') for name in added]
     cfg.custom_hooks = hooks
+    return [f'mmsemanticmim.{name}' for name in added]

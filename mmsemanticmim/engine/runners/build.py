@@ -2,12 +2,12 @@
 checks that fail early, and the Runner it builds."""
 from typing import Optional
 
-from mmengine.registry import FUNCTIONS, RUNNERS
+from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
 
+from mmsemanticmim.checkpoint import META_KEY, load_encoder_checkpoint
 from mmsemanticmim.datasets.data_root_check import SPLITS, check_data_roots
-from mmsemanticmim.models.backbones.checkpoint_meta import (
-    META_KEY, load_encoder_checkpoint)
-from mmsemanticmim.models.necks.simple_fpn import check_pyramid_strides
+from mmsemanticmim.registry import MODELS
 from mmsemanticmim.utils.torch_features import check_fsdp_device
 from ..hooks import add_checkpoint_hooks
 from .config_check import check_config_keys
@@ -40,7 +40,7 @@ def backbone_from_checkpoint(cfg, checkpoint: str) -> bool:
             f'The config leaves model.backbone.{"/".join(wanted)}=None (read '
             f'from a checkpoint), but {checkpoint} records no '
             f'meta[{META_KEY!r}]: give the values with --cfg-options.')
-    settings = info.meta.backbone_kwargs()
+    settings = info.meta.layer_kwargs()
     for key in wanted:
         backbone[key] = settings[key]
     backbone['init_cfg'] = None
@@ -52,7 +52,6 @@ def backbone_for_resume(cfg, checkpoint: str) -> None:
     ``Pretrained`` init_cfg is not read (so a downstream ``--resume`` needs
     no ``--pretrained``), and ``None`` encoder settings come from the
     checkpoint's meta (which downstream checkpoints carry)."""
-    from mmengine.logging import print_log
     backbone = (cfg.get('model') or {}).get('backbone') or {}
     init = backbone.get('init_cfg')
     if not (isinstance(init, dict) and str(init.get('type', '')).endswith(
@@ -66,32 +65,14 @@ def backbone_for_resume(cfg, checkpoint: str) -> None:
               'resumed checkpoint.', logger='current')
 
 
-def wrap_transformer_layers(module, recurse: bool,
-                            nonwrapped_numel: int = 0, **kwargs) -> bool:
-    """FSDP auto-wrap policy: one FSDP unit per transformer layer (of
-    both stacks), so that only one layer's full parameters exist at a time;
-    the rest (stem, heads, norms) stays in the root unit."""
-    from mmpretrain.models.backbones.vision_transformer import \
-        TransformerEncoderLayer
-
-    from mmsemanticmim.models.utils import ProxyTransformerLayer
-    if recurse:
-        return True
-    return isinstance(module, (ProxyTransformerLayer, TransformerEncoderLayer))
-
-
-FUNCTIONS.register_module(
-    name='semanticmim_wrap_transformer_layers',
-    module=wrap_transformer_layers, force=True)
-
 #: What ``tools/train.py --fsdp`` sets; the same as ``--cfg-options
-#: runner_type=SafeFlexibleRunner strategy.type=FSDPStrategy
+#: runner_type=SafeFlexibleRunner strategy.type=SafeFSDPStrategy
 #: strategy.state_dict_cfg=full strategy.model_wrapper.use_orig_params=True
 #: strategy.model_wrapper.auto_wrap_policy.type=semanticmim_wrap_transformer_layers``.
 FSDP_RUNTIME = dict(
     runner_type='SafeFlexibleRunner',
     strategy=dict(
-        type='FSDPStrategy',
+        type='SafeFSDPStrategy',
         # a unit per transformer layer; per-parameter optimizer groups
         # (no-decay keys, layer decay) need the original parameters
         model_wrapper=dict(
@@ -136,8 +117,10 @@ def allow_zero_workers(cfg) -> None:
     for split in SPLITS:
         loader = cfg.get(split, None)
         if isinstance(loader, dict) and loader.get('num_workers', 1) == 0:
-            loader.pop('persistent_workers', None)
-            loader.pop('prefetch_factor', None)
+            for key in ('persistent_workers', 'prefetch_factor'):
+                if loader.pop(key, None):  # a False / None meant nothing
+                    say_config_change(f'{split}.{key} dropped '
+                                      '(num_workers=0)')
 
 
 def unscope_collate_fns(cfg) -> None:
@@ -168,6 +151,28 @@ def check_train_length(cfg) -> None:
                 f'train_cfg.{key}=N).')
 
 
+def say_config_change(change: str) -> None:
+    """Log one thing a tool changed in the config it was given (a config
+    that names our runner, strategy and hooks, as ours do, gets none)."""
+    print_log(f'Config changed by mmsemanticmim: {change}.',
+              logger='current')
+
+
+def check_model_parts(model_cfg) -> None:
+    """Let each of our model parts a config names check the model around
+    it (the classmethod ``check_model_config`` of a registered class, e.g.
+    ``SimpleFPN``'s strides against the detector's heads), before anything
+    is built. The engine knows the parts only by their registered names."""
+    for part in model_cfg.values():
+        kind = part.get('type') if isinstance(part, dict) else None
+        if not isinstance(kind, str):
+            continue
+        cls = MODELS.module_dict.get(kind.split('.')[-1])
+        check = getattr(cls, 'check_model_config', None)
+        if check is not None:
+            check(model_cfg)
+
+
 def prepare_config(cfg, splits=SPLITS) -> None:
     """Checks and defaults every tool applies before building the Runner:
     no key that nothing reads (:func:`check_config_keys`), data folders
@@ -182,10 +187,11 @@ def prepare_config(cfg, splits=SPLITS) -> None:
         check_fsdp_device(f"strategy.type={strategy['type']}")
     allow_zero_workers(cfg)
     unscope_collate_fns(cfg)
-    add_checkpoint_hooks(cfg)
+    for hook in add_checkpoint_hooks(cfg):
+        say_config_change(f'custom_hooks += {hook}')
     check_data_roots(cfg, splits)
     if cfg.get('model'):
-        check_pyramid_strides(cfg.model)
+        check_model_parts(cfg.model)
 
 
 #: mmengine's Runners and strategies, and the ones that replace them here.
@@ -193,21 +199,35 @@ SAFE_RUNNERS = {'Runner': 'SafeRunner', 'FlexibleRunner': 'SafeFlexibleRunner'}
 SAFE_STRATEGIES = {'FSDPStrategy': 'SafeFSDPStrategy'}
 
 
-def build_runner(cfg, strict_load: Optional[bool] = None):
-    """:class:`SafeRunner`, or :class:`SafeFlexibleRunner` for a config
-    that names mmengine's ``FlexibleRunner`` (a custom ``runner_type`` is
-    built as it is); mmengine's ``FSDPStrategy`` becomes
-    :class:`SafeFSDPStrategy`."""
-    if strict_load is not None:
-        cfg.strict_load = strict_load
+def use_safe_runner(cfg) -> None:
+    """Swap mmengine's ``Runner`` / ``FlexibleRunner`` for
+    :class:`SafeRunner` / :class:`SafeFlexibleRunner` and its
+    ``FSDPStrategy`` for :class:`SafeFSDPStrategy` (a custom ``runner_type``
+    is kept), each swap said in the log."""
     strategy = cfg.get('strategy', None)
     if isinstance(strategy, dict) and isinstance(strategy.get('type'), str):
         name = strategy['type'].split('.')[-1]
-        strategy['type'] = SAFE_STRATEGIES.get(name, strategy['type'])
+        if name in SAFE_STRATEGIES:
+            strategy['type'] = SAFE_STRATEGIES[name]
+            say_config_change(
+                f'strategy.type={name} -> {strategy["type"]} (runs without '
+                'CUDA, resumes the optimizer, clips the global norm)')
     runner_type = cfg.get('runner_type', 'Runner')
     if isinstance(runner_type, str):
         name = runner_type.split('.')[-1]
-        cfg.runner_type = SAFE_RUNNERS.get(name, runner_type)
+        if name in SAFE_RUNNERS:
+            cfg.runner_type = SAFE_RUNNERS[name]
+            say_config_change(
+                f'runner_type={name} -> {cfg.runner_type} (strict '
+                'load_from, crash-safe saving, resume of the newest '
+                'readable checkpoint)')
+
+
+def build_runner(cfg, strict_load: Optional[bool] = None):
+    """The Runner of ``cfg`` after :func:`use_safe_runner`."""
+    if strict_load is not None:
+        cfg.strict_load = strict_load
+    use_safe_runner(cfg)
     if cfg.runner_type == 'SafeRunner':
         return SafeRunner.from_cfg(cfg)
     return RUNNERS.build(cfg)

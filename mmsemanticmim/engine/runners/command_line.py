@@ -9,9 +9,9 @@ import os.path as osp
 import torch
 from mmengine.config import Config, DictAction
 
-from mmsemanticmim.utils import read_checkpoint, trust_checkpoint
+from mmsemanticmim.checkpoint import read_checkpoint, trust_checkpoint
 from mmsemanticmim.utils.setup_env import setup_env
-from ..checkpoints import resumable_checkpoint
+from mmsemanticmim.checkpoint.work_dir import resumable_checkpoint
 from ..hooks.resume_guard_hook import SETTINGS
 from ..launch import dist_timeout, explain_dist_timeout, init_distributed
 from .build import (backbone_for_resume, backbone_from_checkpoint,
@@ -241,8 +241,8 @@ def build_test_parser() -> argparse.ArgumentParser:
 
 def run_test(args: argparse.Namespace) -> dict:
     """``tools/test.py``: evaluate ``args.checkpoint`` with ``args.config``
-    strictly (a misfit fails before any metric, unless ``--non-strict``),
-    print the metrics and return them."""
+    strictly (a misfit fails before any metric, unless ``--non-strict``,
+    which logs a warning beside them) and return the metrics."""
     _local_rank(args)
     setup_env(trust_flag='--trust-checkpoint')
     for path in args.trust_checkpoint:
@@ -285,13 +285,13 @@ def run_test(args: argparse.Namespace) -> dict:
             'SafeRunner / SafeFlexibleRunner (remove runner_type).')
     with _timeouts_named(cfg):
         metrics = runner.test()
-    print({k: float(v) if hasattr(v, '__float__') else v
-           for k, v in metrics.items()})
     report = getattr(runner, 'load_report', None)
     if report:
-        print(f"WARNING: these metrics are of a partially loaded model "
-              f"(--non-strict): {len(report['missing'])} missing, "
-              f"{len(report['unexpected'])} unexpected and "
-              f"{len(report['mismatched'])} mismatched keys of "
-              f"{report['checkpoint']} (see the log).")
-    return metrics
+        runner.logger.warning(
+            'These metrics are of a partially loaded model (--non-strict): '
+            f"{len(report['missing'])} missing, "
+            f"{len(report['unexpected'])} unexpected and "
+            f"{len(report['mismatched'])} mismatched keys of "
+            f"{report['checkpoint']} (see above).")
+    return {k: float(v) if hasattr(v, '__float__') else v
+            for k, v in metrics.items()}

@@ -103,7 +103,7 @@ def _registered(registry, scope: Optional[str], name: Any):
     try:
         with registry.switch_scope_and_registry(scope) as scoped:
             return scoped.get(name)
-    except Exception:  # noqa: BLE001 -- the build reports a bad type
+    except (KeyError, ImportError):  # the build reports a bad type
         return None
 
 

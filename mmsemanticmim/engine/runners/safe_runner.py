@@ -2,46 +2,38 @@
 that survives a broken checkpoint."""
 import atexit
 import errno
-import functools
 import os
 import os.path as osp
 from typing import Callable, Optional
 
 from mmengine.dist import barrier, is_main_process
+from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import FlexibleRunner, Runner
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
-from mmsemanticmim.utils.checkpoint_file import (read_checkpoint,
-                                                 register_checkpoint_loaders)
+from mmengine.runner.checkpoint import load_state_dict
 
-from ..checkpoints import (CheckpointMisfitError, atomic_replace,
-                           describe_misfit, diff_state, encoder_mismatches,
-                           explain_failed_save, is_readable_checkpoint,
-                           latest_checkpoint, newest_readable_checkpoint,
-                           partial_checkpoints_in, remove_path, state_dict_of)
+from mmsemanticmim.checkpoint.reading import (read_checkpoint,
+                                              register_checkpoint_loaders)
+from mmsemanticmim.checkpoint.work_dir import (
+    CheckpointMisfitError, atomic_replace, describe_misfit, diff_state,
+    encoder_mismatches, explain_failed_save, is_readable_checkpoint,
+    latest_checkpoint, newest_readable_checkpoint, partial_checkpoints_in,
+    remove_path, state_dict_of)
+from ..mmengine_private import (mark_runner_loaded, runner_has_loaded,
+                                runner_load_from, runner_resume,
+                                set_runner_load_from, skip_records_when,
+                                warn_instead)
 from ..work_dir_lock import WorkDirLock
 
 #: Errors of a file system that has no room left.
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
-def _unless_disk_full(what: str, write: Callable) -> Callable:
-    """``write``, turned into a warning where the disk is full, so that a
-    run (a resume after freeing too little space, say) is not stopped by a
-    record it can do without."""
-
-    @functools.wraps(write)
-    def tolerant(*args, **kwargs):
-        try:
-            return write(*args, **kwargs)
-        except OSError as error:
-            if error.errno not in NO_SPACE:
-                raise
-            from mmengine.logging import print_log
-            print_log(f'Could not write {what}: {error}; going on without '
-                      'it.', logger='current', level=30)
-    return tolerant
+#: ``write``, turned into a warning where the disk is full, so that a run
+#: (a resume after freeing too little space, say) is not stopped by a
+#: record it can do without.
+_unless_disk_full = warn_instead(NO_SPACE)
 
 
 def _launch_rank(launcher: str) -> int:
@@ -143,9 +135,7 @@ class _SafeLoading:
 
     def build_visualizer(self, visualizer=None):
         built = super().build_visualizer(visualizer)
-        for method in ('add_config', 'add_scalars'):
-            setattr(built, method, _unless_disk_full(
-                f'the visualizer\'s {method[4:]}', getattr(built, method)))
+        skip_records_when(built, _unless_disk_full)
         return built
 
     def _save_into_tmp(self, save: Callable, out_dir: str,
@@ -169,20 +159,21 @@ class _SafeLoading:
 
     def _resume_source(self) -> Optional[str]:
         """The checkpoint to resume from, or None to start from scratch."""
-        if isinstance(self._resume, str):  # FlexibleRunner's resume=PATH
-            self._load_from = self._resume
-        if self._load_from is not None:
-            if not is_readable_checkpoint(self._load_from):
+        if isinstance(runner_resume(self), str):  # FlexibleRunner's PATH
+            set_runner_load_from(self, runner_resume(self))
+        load_from = runner_load_from(self)
+        if load_from is not None:
+            if not is_readable_checkpoint(load_from):
                 alternative = newest_readable_checkpoint(
-                    self.work_dir, skip=[self._load_from])
+                    self.work_dir, skip=[load_from])
                 raise ValueError(
-                    f'Cannot resume from {self._load_from}: it is missing, '
+                    f'Cannot resume from {load_from}: it is missing, '
                     'truncated or not a checkpoint. '
                     + (f'The newest readable checkpoint in {self.work_dir} '
                        f'is {alternative}: pass it to --resume.'
                        if alternative else
                        f'{self.work_dir} holds no readable checkpoint.'))
-            return self._load_from
+            return load_from
         latest = latest_checkpoint(self.work_dir, self._checkpoint_dirs())
         if latest is not None and is_readable_checkpoint(latest):
             return latest
@@ -219,15 +210,14 @@ class _SafeLoading:
     def _checkpoint_dirs(self):
         """Where CheckpointHook writes besides the work dir (its
         ``out_dir`` joined with the work dir's name, as it does)."""
-        from mmengine.hooks import CheckpointHook
         return [osp.join(h.out_dir, osp.basename(self.work_dir))
                 for h in self.hooks if isinstance(h, CheckpointHook)
                 and isinstance(getattr(h, 'out_dir', None), str)]
 
     def load_or_resume(self) -> None:
-        if self._has_loaded:
+        if runner_has_loaded(self):
             return None
-        if self._resume:
+        if runner_resume(self):
             source = self._resume_source()
             if source is not None:
                 self.logger.info(f'Resuming from {source}.')
@@ -236,16 +226,16 @@ class _SafeLoading:
                     self.resume(source)
                 finally:
                     self.resuming_from = None
-                self._has_loaded = True
+                mark_runner_loaded(self)
                 return None
             # nothing to resume from (auto-resume): the config's load_from
             if self.auto_resume_load_from:
                 self.load_checkpoint(self.auto_resume_load_from)
-                self._has_loaded = True
+                mark_runner_loaded(self)
             return None
-        if self._load_from is not None:
-            self.load_checkpoint(self._load_from)
-            self._has_loaded = True
+        if runner_load_from(self) is not None:
+            self.load_checkpoint(runner_load_from(self))
+            mark_runner_loaded(self)
 
 
 @RUNNERS.register_module()
@@ -271,31 +261,6 @@ class SafeRunner(_SafeLoading, Runner):
       config sets ``auto_resume=True`` (``--auto-resume``): then training
       starts from scratch.
     """
-
-    # ---------------------------------------------------------- compiling ---
-    def _maybe_compile(self, target: str) -> None:
-        """The config's ``compile`` (True, or ``torch.compile`` keyword
-        arguments; a ``target`` key is ignored) compiles the model's
-        ``forward`` once when training starts, as FlexibleRunner's
-        strategies do (mmengine calls this from ``train`` only).
-
-        mmengine's Runner compiles the whole ``train_step`` instead, which
-        takes in the optimizer wrapper's step and scheduler hooks; torch
-        2.13's dynamo fails there (InternalTorchDynamoError in
-        ``OptimWrapper.step``). The forward is where the time is.
-        """
-        options = self.cfg.get('compile', None)
-        if not options or getattr(self, '_compiled_forward', False):
-            return
-        import torch
-        options = {} if options is True else dict(options)
-        options.pop('target', None)
-        model = self.model.module if is_model_wrapper(self.model) \
-            else self.model
-        model.forward = torch.compile(model.forward, **options)
-        self._compiled_forward = True
-        self.logger.info(f'Compiled the model forward ({options or "default"}'
-                         '): the first iterations are slow.')
 
     # ------------------------------------------------------------ saving ---
     def save_checkpoint(self, out_dir: str, filename: str, *args,
@@ -341,9 +306,10 @@ class SafeRunner(_SafeLoading, Runner):
                 k: v for k, v in state_dict_of(checkpoint,
                                                revise_keys).items()
                 if k not in bad})
-        _load_checkpoint_to_model(model, checkpoint, strict=False,
-                                  revise_keys=revise_keys)
-        self._has_loaded = True
+        # every key was checked above: what is left loads as it fits
+        load_state_dict(model, state_dict_of(checkpoint, revise_keys),
+                        strict=False, logger='current')
+        mark_runner_loaded(self)
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
 

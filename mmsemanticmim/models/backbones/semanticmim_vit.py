@@ -12,13 +12,13 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import (build_norm_layer, resize_pos_embed,
                                      to_2tuple)
 
+from mmsemanticmim.checkpoint import (EncoderCheckpoint, EncoderMeta,
+                                      load_encoder_checkpoint)
 from mmsemanticmim.registry import MODELS
 from mmsemanticmim.utils.torch_features import is_exporting
-from ..utils import (LAYER_TYPES, ProxyTransformerLayer, gather_tokens,
+from ..utils import (ProxyTransformerLayer, check_layer_type, gather_tokens,
                      init_linear_and_norm, mask_to_indices, parse_arch,
                      run_layer)
-from .checkpoint_meta import (META_KEY, EncoderCheckpoint, EncoderMeta,
-                              load_encoder_checkpoint)
 
 
 def _pretrained_cfg(init_cfg) -> Optional[dict]:
@@ -132,7 +132,7 @@ class SemanticMIMViT(BaseBackbone):
         self._pretrained: Optional[EncoderCheckpoint] = None
         if None in (num_proxy_tokens, layer_type, layer_scale_init_value):
             self._pretrained = self._read_pretrained(required=True)
-            settings = self._pretrained.meta.backbone_kwargs()
+            settings = self._pretrained.meta.layer_kwargs()
             if num_proxy_tokens is None:
                 num_proxy_tokens = settings['num_proxy_tokens']
             if layer_type is None:
@@ -150,9 +150,7 @@ class SemanticMIMViT(BaseBackbone):
         if num_proxy_tokens < 0:
             raise ValueError('num_proxy_tokens must be >= 0, got '
                              f'{num_proxy_tokens}')
-        if layer_type not in LAYER_TYPES:
-            raise ValueError(f'layer_type must be one of {LAYER_TYPES}, got '
-                             f'{layer_type!r}')
+        check_layer_type(layer_type, 'model.backbone.layer_type')
         if out_type not in self.OUT_TYPES:
             raise ValueError(f'out_type must be one of {self.OUT_TYPES}, got '
                              f'{out_type!r}')
@@ -240,20 +238,28 @@ class SemanticMIMViT(BaseBackbone):
             img_size=list(self.img_size))
 
     @classmethod
-    def from_checkpoint(cls, path: str, **overrides) -> 'SemanticMIMViT':
+    def from_checkpoint(cls, path: str, num_heads: Optional[int] = None,
+                        **overrides) -> 'SemanticMIMViT':
         """The encoder a checkpoint holds (pre-training or extracted),
-        rebuilt from its meta and loaded; ``overrides`` (e.g. ``img_size``,
-        ``out_type``) change the rest of the construction."""
+        rebuilt from its meta and loaded.
+
+        Args:
+            path (str): The checkpoint.
+            num_heads (int, optional): The head count, for a file that does
+                not record it (else :class:`HeadCountUnknownError`).
+            **overrides: Other construction arguments (``img_size``,
+                ``out_type``, ``arch``, ...).
+        """
         info = load_encoder_checkpoint(path)
         meta = info.meta
-        if not meta.heads_recorded and 'arch' not in overrides:
-            warnings.warn(
-                f'{path} does not record its number of heads (no '
-                f'meta[{META_KEY!r}]); assuming 64-wide heads, '
-                f'{meta.heads} of them. Pass arch=dict(...) if '
-                'that is wrong: the weights load either way.')
+        if num_heads is not None:
+            meta.set_num_heads(num_heads, path)
+        if 'arch' not in overrides:
+            meta.require_heads(path)
         kwargs = dict(
-            meta.backbone_kwargs(),
+            meta.backbone_kwargs() if 'arch' not in overrides else dict(
+                img_size=list(meta.img_size), patch_size=meta.patch_size,
+                **meta.layer_kwargs()),
             init_cfg=dict(type='Pretrained', checkpoint=path,
                           prefix=info.prefix))
         kwargs.update(overrides)

@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmsemanticmim.registry import MODELS
-from ..utils import (LAYER_TYPES, ProxyTransformerLayer,
+from ..utils import (ProxyTransformerLayer, check_layer_type,
                      init_linear_and_norm, parse_arch, run_layer)
 
 
@@ -56,9 +56,7 @@ class ProxyReconstructionNeck(BaseModule):
         arch = parse_arch(arch)
         layer_type = 'vit' if layer_type is None else layer_type
         layer_scale_init_value = layer_scale_init_value or 0.
-        if layer_type not in LAYER_TYPES:
-            raise ValueError(f'layer_type must be one of {LAYER_TYPES}, got '
-                             f'{layer_type!r}')
+        check_layer_type(layer_type, 'model.neck.layer_type')
         self.layer_type = layer_type
         self.num_layers = arch['num_layers']
         # on the CPU whatever the default device (a model built on 'meta')

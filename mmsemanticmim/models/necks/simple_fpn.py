@@ -34,6 +34,12 @@ class SimpleFPN(BaseModule):
             channels (``mmpretrain.LN2d``).
     """
 
+    @classmethod
+    def check_model_config(cls, model_cfg) -> None:
+        """What every tool checks before building a detector with this neck
+        (:func:`check_pyramid_strides`)."""
+        check_pyramid_strides(model_cfg)
+
     def __init__(self,
                  backbone_channel: int,
                  in_channels: Sequence[int],

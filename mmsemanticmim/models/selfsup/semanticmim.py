@@ -6,6 +6,7 @@ from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 
 from mmsemanticmim.registry import MODELS
+from ..utils import in_fp32
 
 
 #: Settings of the reconstruction stack that follow the encoder's.
@@ -160,8 +161,7 @@ class SemanticMIM(BaseSelfSupervisor):
 
         # targets in fp32 whatever the autocast state (also for generators
         # from elsewhere, e.g. mmpretrain's DALL-E)
-        with torch.no_grad(), torch.autocast(target_view.device.type,
-                                             enabled=False):
-            target = target_view.float() if self.target_generator is None \
-                else self.target_generator(target_view.float())
+        target = in_fp32(
+            self.target_generator if self.target_generator is not None else
+            (lambda x: x), target_view)
         return dict(loss=self.head.loss(latent, target, enc.pred_index))

@@ -8,8 +8,7 @@ import torch.utils.checkpoint as cp
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
 
-#: The keys of a custom arch.
-ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
+from mmsemanticmim.checkpoint.encoder_meta import ARCH_KEYS
 
 
 def parse_arch(arch: Union[str, dict]) -> dict:

@@ -1,7 +1,15 @@
 """Targets in fp32 whatever the autocast state."""
 import functools
+from typing import Callable
 
 import torch
+
+
+def in_fp32(fn: Callable, x: torch.Tensor, *args, **kwargs):
+    """``fn(x.float(), ...)`` with autocast off on ``x``'s device and no
+    gradients: how every target is computed."""
+    with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
+        return fn(x.float(), *args, **kwargs)
 
 
 def fp32_targets(forward):
@@ -15,7 +23,6 @@ def fp32_targets(forward):
 
     @functools.wraps(forward)
     def wrapper(self, x: torch.Tensor, *args, **kwargs):
-        with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
-            return forward(self, x.float(), *args, **kwargs)
+        return in_fp32(functools.partial(forward, self), x, *args, **kwargs)
 
     return wrapper

@@ -7,11 +7,22 @@ import torch.nn as nn
 from mmcv.cnn.bricks.drop import DropPath
 from mmcv.cnn.bricks.transformer import FFN
 from mmengine.model import BaseModule
+from mmengine.registry import FUNCTIONS
+from mmpretrain.models.backbones.vision_transformer import \
+    TransformerEncoderLayer
 from mmpretrain.models.utils import build_norm_layer
 
 from .attention import PrefixAttention
 
 LAYER_TYPES = ('vit', 'beit')
+
+
+def check_layer_type(layer_type: str, key: str = 'layer_type') -> None:
+    """Refuse a ``layer_type`` other than :data:`LAYER_TYPES`, naming the
+    config ``key`` that set it."""
+    if layer_type not in LAYER_TYPES:
+        raise ValueError(f'{key} must be one of {LAYER_TYPES}, got '
+                         f'{layer_type!r}')
 
 
 class ProxyTransformerLayer(BaseModule):
@@ -50,9 +61,7 @@ class ProxyTransformerLayer(BaseModule):
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if layer_type not in LAYER_TYPES:
-            raise ValueError(f'layer_type must be one of {LAYER_TYPES}, got '
-                             f'{layer_type!r}')
+        check_layer_type(layer_type)
         self.ln1 = build_norm_layer(norm_cfg, embed_dims)
         self.attn = PrefixAttention(
             embed_dims,
@@ -120,3 +129,19 @@ class ProxyTransformerLayer(BaseModule):
         sqrt(2 * layer_id) (layer_id counted from 1)."""
         self.attn.proj.weight.div_((2.0 * layer_id)**0.5)
         self.ffn.layers[1].weight.div_((2.0 * layer_id)**0.5)
+
+
+def wrap_transformer_layers(module, recurse: bool,
+                            nonwrapped_numel: int = 0, **kwargs) -> bool:
+    """FSDP auto-wrap policy: one FSDP unit per transformer layer (of
+    both stacks), so that only one layer's full parameters exist at a time;
+    the rest (stem, heads, norms) stays in the root unit."""
+    if recurse:
+        return True
+    return isinstance(module, (ProxyTransformerLayer, TransformerEncoderLayer))
+
+
+# by this name, FSDP configs (strategy.model_wrapper.auto_wrap_policy)
+FUNCTIONS.register_module(
+    name='semanticmim_wrap_transformer_layers',
+    module=wrap_transformer_layers, force=True)

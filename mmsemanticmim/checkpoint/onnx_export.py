@@ -1,7 +1,6 @@
 """ONNX export of the downstream encoder, checked with onnxruntime (the
 library side of ``tools/deployment/export_onnx.py``)."""
-import warnings
-from typing import Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -11,14 +10,14 @@ from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
 from mmsemanticmim.utils.torch_features import (default_onnx_opset,
                                                 export_onnx,
                                                 onnx_export_is_dynamo)
-from .checkpoint_meta import load_encoder_checkpoint
-from .semanticmim_vit import SemanticMIMViT
+from mmsemanticmim.registry import MODELS
+from .encoder_file import load_encoder_checkpoint
 
 
 class _Export(torch.nn.Module):
     """One tensor out (the encoder returns a tuple)."""
 
-    def __init__(self, encoder: SemanticMIMViT) -> None:
+    def __init__(self, encoder: torch.nn.Module) -> None:
         super().__init__()
         self.encoder = encoder
 
@@ -26,10 +25,11 @@ class _Export(torch.nn.Module):
         return self.encoder(x)[-1]
 
 
-def build_encoder(ckpt: str, img_size=None, out_type: str = 'featmap'):
-    """The downstream encoder of ``ckpt`` in eval mode, loaded strictly."""
-    info = load_encoder_checkpoint(ckpt)
-    state, meta = info.state, info.meta
+def build_export_encoder(ckpt: str, img_size=None, out_type: str = 'featmap',
+                         num_heads: Optional[int] = None) -> torch.nn.Module:
+    """The downstream encoder of ``ckpt`` in eval mode, loaded strictly
+    (``num_heads`` for a file that does not record it)."""
+    state = load_encoder_checkpoint(ckpt, mmap=True).state
     if out_type in ('avg_featmap', 'cls_token') and 'ln2.weight' not in state:
         raise ValueError(
             f'{ckpt} has no pooling norm (ln2: a pre-training or extracted '
@@ -38,18 +38,16 @@ def build_encoder(ckpt: str, img_size=None, out_type: str = 'featmap'):
     overrides = dict(out_type=out_type, final_norm='ln1.weight' in state)
     if img_size is not None:
         overrides['img_size'] = img_size
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # head count warning, said below
-        encoder = SemanticMIMViT.from_checkpoint(ckpt, **overrides)
-    if not meta.heads_recorded:
-        print(f'warning: {ckpt} does not record its head count; assuming '
-              f'{meta.heads}.')
+    # by name: the checkpoint package imports no model
+    encoder = MODELS.get('SemanticMIMViT').from_checkpoint(
+        ckpt, num_heads=num_heads, **overrides)
     return encoder.eval()
 
 
-def export(ckpt: str, out: str, img_size=None, dynamic_size: bool = False,
-           out_type: str = 'featmap', opset: Optional[int] = None
-           ) -> SemanticMIMViT:
+def export_encoder_onnx(ckpt: str, out: str, img_size=None,
+                        dynamic_size: bool = False, out_type: str = 'featmap',
+                        opset: Optional[int] = None,
+                        num_heads: Optional[int] = None) -> torch.nn.Module:
     """Write ``out``; returns the PyTorch encoder it was made from."""
     if onnx_export_is_dynamo():
         try:
@@ -59,7 +57,7 @@ def export(ckpt: str, out: str, img_size=None, dynamic_size: bool = False,
                 'onnxscript is missing: pip install onnx onnxscript '
                 'onnxruntime (or pip install -e .[optional])')
     refuse_overwriting_input([out], [ckpt])
-    encoder = build_encoder(ckpt, img_size, out_type)
+    encoder = build_export_encoder(ckpt, img_size, out_type, num_heads)
     model = _Export(encoder)
     H, W = encoder.img_size
     p = encoder.patch_size
@@ -80,14 +78,21 @@ def export(ckpt: str, out: str, img_size=None, dynamic_size: bool = False,
     return encoder
 
 
-def check(encoder: SemanticMIMViT, out: str, sizes, atol: float) -> float:
-    """Largest |onnxruntime - PyTorch| over inputs of ``sizes``."""
+def check_encoder_onnx(encoder: torch.nn.Module, out: str, sizes,
+                       atol: float) -> Dict[Tuple[int, int, int], float]:
+    """|onnxruntime - PyTorch| (the largest element) for an input of each
+    of ``sizes`` (``(B, H, W)``).
+
+    Raises:
+        AssertionError: An output shape differs, or an error exceeds
+            ``atol``.
+    """
     try:
         import onnxruntime as ort
     except ImportError:
         raise ImportError('onnxruntime is missing: pip install onnxruntime')
     sess = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
-    worst = 0.
+    errors = {}
     for B, H, W in sizes:
         x = torch.randn(B, 3, H, W)
         with torch.no_grad():
@@ -96,10 +101,9 @@ def check(encoder: SemanticMIMViT, out: str, sizes, atol: float) -> float:
         if got.shape != ref.shape:
             raise AssertionError(f'ONNX output {got.shape} != PyTorch '
                                  f'{ref.shape} at input {(B, 3, H, W)}')
-        err = float(np.abs(got - ref).max())
-        print(f'input {(B, 3, H, W)}: max |onnx - torch| = {err:.2e}')
-        worst = max(worst, err)
+        errors[(B, H, W)] = float(np.abs(got - ref).max())
+    worst = max(errors.values())
     if worst > atol:
         raise AssertionError(f'{out} differs from PyTorch by {worst:.2e} > '
                              f'{atol}')
-    return worst
+    return errors

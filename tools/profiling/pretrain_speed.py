@@ -31,7 +31,7 @@ parts of our step (encoder, reconstruction stack, head + target,
 optimizer) separately.
 
 Usage:
-    python tools/benchmarks/pretrain_speed.py [--batch-size 8] [--steps 5]
+    python tools/profiling/pretrain_speed.py [--batch-size 8] [--steps 5]
         [--warmup 2] [--device cpu|cuda] [--bf16] [--compile]
         [--targets maskfeat beit] [--reference-dir DIR]
         [--settings like shipped] [--no-memory] [--profile]

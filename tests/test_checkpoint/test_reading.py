@@ -11,9 +11,8 @@ import pytest
 import torch
 
 from helpers import REPO, run_tool
-from mmsemanticmim.utils.checkpoint_file import (download_path,
-                                                 publish_checkpoint,
-                                                 read_checkpoint)
+from mmsemanticmim.checkpoint import publish_checkpoint, read_checkpoint
+from mmsemanticmim.checkpoint.reading import download_path
 
 
 def _training_checkpoint(path):
@@ -109,7 +108,7 @@ def test_repository_files():
 
 
 def test_only_release_names_carry_a_hash():
-    from mmsemanticmim.utils.checkpoint_file import url_hash_prefix
+    from mmsemanticmim.checkpoint.reading import url_hash_prefix
     assert url_hash_prefix('https://h/x/tiny_20261207-0c754a1a.pth') == \
         '0c754a1a'
     # a date or a version in another name is not a checksum

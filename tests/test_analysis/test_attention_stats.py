@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from mmsemanticmim.evaluation import (attention_distance, attention_entropy,
+from mmsemanticmim.analysis import (attention_distance, attention_entropy,
                                       attention_statistics, patch_distances,
                                       proxy_attention_share)
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from mmsemanticmim.evaluation import (FEATURE_KINDS, best_record,
+from mmsemanticmim.analysis import (FEATURE_KINDS, best_record,
                                       extract_features,
                                       extract_layer_features, feature_of,
                                       image_folder_batches,
@@ -89,7 +89,7 @@ def test_splits_share_the_train_splits_labels(tmp_path):
 
     from conftest import write_image_folder
 
-    from mmsemanticmim.evaluation import class_folders
+    from mmsemanticmim.analysis import class_folders
     root = str(tmp_path)
     write_image_folder(root, num_classes=3, per_class=2, size=8)
     for name in ('class_0', 'class_2'):

@@ -17,7 +17,7 @@ attribute (MaskFeat's and BEiT's ViTs have none: their ``*_cp`` modes run
 without it).
 
 Usage:
-    python tools/benchmarks/pretrain_memory.py [--archs base large]
+    python tools/profiling/pretrain_memory.py [--archs base large]
         [--models semanticmim-maskfeat mmpretrain-maskfeat ...]
         [--modes single ddp ddp_cp fsdp fsdp_cp] [--nproc 2] [--batch-size 8]
         [--steps 2]
@@ -100,7 +100,7 @@ def child(args) -> None:
 
         check_fsdp_device(f'--modes {args.mode}')
 
-        from mmsemanticmim.engine.runners.build import wrap_transformer_layers
+        from mmsemanticmim.models.utils import wrap_transformer_layers
 
         # as tools/train.py --fsdp: a unit per transformer layer
         wrapped = FullyShardedDataParallel(

@@ -6,7 +6,7 @@ tokens, the mean of its proxy tokens, and the two concatenated, each half
 L2-normalised per image first (proxy tokens can carry much larger norms
 than patch tokens before the final norm, and would otherwise decide the
 cosine similarity alone); each scored by the weighted k-NN and the
-logistic-regression probe of :func:`~mmsemanticmim.evaluation.
+logistic-regression probe of :func:`~mmsemanticmim.analysis.
 evaluate_frozen`. The last layer's features are taken after the encoder's
 final norm, earlier layers' as the layer outputs them (the linear probe
 standardises its inputs and k-NN uses cosine similarity, so neither depends
@@ -40,9 +40,9 @@ def extract_layer_features(
     Args:
         encoder (SemanticMIMViT): Built with ``out_type='raw'``; its
             ``out_indices`` are the layers probed (see
-            :func:`~mmsemanticmim.evaluation.load_frozen_encoder`).
+            :func:`~mmsemanticmim.analysis.load_frozen_encoder`).
         data_root, split, img_size, mean, std, batch_size, max_per_class,
-            classes: as :func:`~mmsemanticmim.evaluation.
+            classes: as :func:`~mmsemanticmim.analysis.
             image_folder_batches` (give both splits the train split's
             classes).
         device (str): Where the encoder runs.

@@ -1,6 +1,6 @@
 import torch
 
-from mmsemanticmim.evaluation import knn_accuracy, knn_predict
+from mmsemanticmim.analysis import knn_accuracy, knn_predict
 
 
 def _clusters(n_per=50, classes=5, dim=16, seed=0):
@@ -42,7 +42,7 @@ def test_votes_are_temperature_weighted():
 def test_chunks_give_the_same_votes():
     """Test samples split into similarity blocks across a chunk boundary
     vote exactly as in one block."""
-    from mmsemanticmim.evaluation import knn_predict
+    from mmsemanticmim.analysis import knn_predict
     train = _clusters(seed=0)
     test, _ = _clusters(n_per=7, seed=2)  # 35 samples: blocks of 8 + 3
     whole = knn_predict(*train, test, 5, k=10, chunk=1024)

@@ -51,7 +51,7 @@ def _trust_advice(name: Optional[str]) -> str:
     if _trust_flag is not None:
         return (f'pass `{_trust_flag} {target}` to the tool (or add the path '
                 f'to the {TRUST_ENV} environment variable)')
-    return (f'call `mmsemanticmim.utils.trust_checkpoint({target!r})` before '
+    return (f'call `mmsemanticmim.checkpoint.trust_checkpoint({target!r})` before '
             f'loading, or add the path to the {TRUST_ENV} environment '
             'variable')
 
@@ -275,65 +275,3 @@ def register_checkpoint_loaders() -> None:
                                      force=True)
     CheckpointLoader.register_scheme(prefixes=URL_PREFIXES,
                                      loader=_load_url, force=True)
-
-
-#: What a published checkpoint keeps of a training checkpoint; the rest
-#: (optimizer, message hub, schedulers, EMA) is training state.
-PUBLISHED_KEYS = ('state_dict', 'meta')
-
-
-def publish_checkpoint(src: str, out_stem: str, date: Optional[str] = None,
-                       ) -> str:
-    """Write the weights-only release file of a checkpoint, named as
-    OpenMMLab (and torch.hub) do: ``{out_stem}_{YYYYMMDD}-{sha256[:8]}.pth``.
-
-    Only ``state_dict`` and ``meta`` (with our encoder meta) are kept; the
-    file loads with ``torch.load(weights_only=True)``, and a URL to it is
-    checked against the hash in its name when downloaded
-    (:func:`read_checkpoint`).
-
-    Args:
-        src (str): A checkpoint of ours (training or extracted).
-        out_stem (str): The output path without date, hash and suffix.
-        date (str, optional): ``YYYYMMDD``; defaults to today (UTC).
-
-    Returns:
-        str: The path written.
-    """
-    import datetime
-    import io
-    ckpt = read_checkpoint(src)
-    if not isinstance(ckpt, dict) or not isinstance(
-            ckpt.get('state_dict'), dict):
-        raise ValueError(f'{src} holds no state_dict: not a checkpoint of '
-                         'a model')
-    published = {k: ckpt[k] for k in PUBLISHED_KEYS if k in ckpt}
-    date = date or datetime.datetime.now(datetime.timezone.utc).strftime(
-        '%Y%m%d')
-    if not re.fullmatch(r'\d{8}', date):
-        raise ValueError(f'date must be YYYYMMDD, got {date!r}')
-    # written to memory first: a file's archive records are named after
-    # it, so the bytes (and the hash) would depend on the output name
-    buffer = io.BytesIO()
-    torch.save(published, buffer)
-    data = buffer.getvalue()
-    del buffer
-    dst = f'{out_stem}_{date}-{hashlib.sha256(data).hexdigest()[:8]}.pth'
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    tmp = dst + '.tmp'
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-        try:
-            torch.load(tmp, map_location='cpu', weights_only=True)
-        except pickle.UnpicklingError as e:
-            raise ValueError(
-                f'{src}: its state_dict or meta holds Python objects that a '
-                'weights-only load refuses, so the published file would '
-                f'not load safely; convert them to tensors / plain '
-                f'containers first. Details: {e}') from None
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-    return dst

@@ -22,6 +22,13 @@ import re
 from typing import Dict, Optional, Tuple
 
 import torch
+from mmpretrain.models.backbones import VisionTransformer
+
+from mmsemanticmim.utils.config_text import literal_setting
+from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
+                                              written_atomically)
+from .encoder_meta import META_KEY, EncoderMeta, strip_prefix
+from .reading import read_checkpoint
 
 #: Keys only the authors' checkpoints have (ours fuse ``attn.qkv``).
 _REFERENCE_KEY = re.compile(
@@ -126,12 +133,10 @@ def reference_arch(config_text: Optional[str]) -> Optional[dict]:
         dict, optional: ``embed_dims``, ``num_layers``, ``num_heads``,
         ``feedforward_channels``.
     """
-    from mmsemanticmim.utils.config_text import literal_setting
     arch = literal_setting(config_text, 'arch')
     if isinstance(arch, dict):
         return arch
     if isinstance(arch, str):
-        from mmpretrain.models.backbones import VisionTransformer
         zoo = VisionTransformer.arch_zoo
         return dict(zoo[arch.lower()]) if arch.lower() in zoo else None
     return None
@@ -141,15 +146,22 @@ def reference_encoder_meta(converted: Dict[str, torch.Tensor],
                            arch: Optional[dict]) -> dict:
     """Our encoder meta (``meta['semanticmim_backbone']``) of a converted
     state dict; ``arch`` (see :func:`reference_arch`) gives the head count,
-    which the weights cannot show (else it stays unknown)."""
-    from .backbones.checkpoint_meta import EncoderMeta, strip_prefix
+    which the weights cannot show.
+
+    Raises:
+        ReferenceFormatError: No ``arch``, or one that does not fit.
+    """
     meta = EncoderMeta.from_state(strip_prefix(converted, 'backbone.'))
-    if arch is not None:
-        if int(arch['embed_dims']) != meta.embed_dims:
-            raise ReferenceFormatError(
-                f"the config text gives embed_dims={arch['embed_dims']} but "
-                f"the weights have {meta.embed_dims}")
-        meta.num_heads = int(arch['num_heads'])
+    if arch is None:
+        raise ReferenceFormatError(
+            'the file does not record its config (meta[\'cfg\']), so its '
+            'number of attention heads is unknown (they leave no trace in '
+            'the weights): give it with --num-heads N')
+    if int(arch['embed_dims']) != meta.embed_dims:
+        raise ReferenceFormatError(
+            f"the config text gives embed_dims={arch['embed_dims']} but "
+            f"the weights have {meta.embed_dims}")
+    meta.num_heads = int(arch['num_heads'])
     return meta
 
 
@@ -174,12 +186,7 @@ def convert_reference_checkpoint(src: str, dst: str,
         :func:`convert_reference_state`) and ``config`` (the settings of our
         pre-training config that this checkpoint needs).
     """
-    from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
-                                                  written_atomically)
-
-    from .backbones.checkpoint_meta import META_KEY, strip_prefix
     refuse_overwriting_input([dst], [src])
-    from mmsemanticmim.utils import read_checkpoint
     ckpt = read_checkpoint(src)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
@@ -192,7 +199,10 @@ def convert_reference_checkpoint(src: str, dst: str,
     if num_heads is not None:
         arch = dict(arch or {}, num_heads=num_heads,
                     embed_dims=int(converted['backbone.pos_embed'].shape[-1]))
-    meta = reference_encoder_meta(converted, arch)
+    try:
+        meta = reference_encoder_meta(converted, arch)
+    except ReferenceFormatError as e:
+        raise ReferenceFormatError(f'{src}: {e}. Nothing written.') from None
     if backbone_only:
         converted = strip_prefix(converted, 'backbone.')
         converted.pop('mask_token', None)

@@ -4,16 +4,19 @@ library side of ``tools/model_converters/semanticmim_to_timm.py`` and
 import json
 import os
 import os.path as osp
-import warnings
+from typing import Optional
 
 import torch
+from mmengine.logging import print_log
 
-from mmsemanticmim.utils.checkpoint_file import read_checkpoint
 from mmsemanticmim.utils.output_files import (existing,
                                               refuse_overwriting_input,
                                               written_atomically)
-from .checkpoint_meta import META_KEY, load_encoder_checkpoint
-from .timm_interop import (IMAGENET_MEAN, IMAGENET_STD, TIMM_MODEL_NAME,
+from .encoder_file import load_encoder_checkpoint
+from .encoder_meta import META_KEY
+from .reading import read_checkpoint
+from mmsemanticmim.utils.image_norm import IMAGENET_MEAN_UNIT, IMAGENET_STD_UNIT
+from .timm_interop import (TIMM_MODEL_NAME,
                            encoder_to_timm, pretrained_cfg, timm_to_encoder)
 
 
@@ -44,8 +47,9 @@ def is_timm_folder_target(dst: str) -> bool:
 
 
 def write_timm_checkpoint(src: str, dst: str, img_size=None,
-                          drop_pooling_norm=False, mean=IMAGENET_MEAN,
-                          std=IMAGENET_STD) -> dict:
+                          drop_pooling_norm=False,
+                          mean=IMAGENET_MEAN_UNIT, std=IMAGENET_STD_UNIT,
+                          num_heads: Optional[int] = None) -> dict:
     """Write the encoder of ``src`` for timm; returns the config written.
 
     ``dst`` ending in ``.safetensors``: the weights, and beside them a json
@@ -53,6 +57,7 @@ def write_timm_checkpoint(src: str, dst: str, img_size=None,
     timm's own format: ``config.json`` (``architecture``, ``model_args``,
     ``pretrained_cfg``) and ``model.safetensors``, which
     ``timm.create_model('local-dir:DST', pretrained=True)`` loads.
+    ``num_heads`` gives the head count where ``src`` does not record it.
     """
     try:
         from safetensors.torch import save_file
@@ -76,16 +81,13 @@ def write_timm_checkpoint(src: str, dst: str, img_size=None,
             f'{src}: the classifier has a hidden pre-logits layer, which '
             "timm's linear head cannot hold; convert a copy without the "
             "'head.*' keys (the encoder alone).")
-    if not ckpt.meta.heads_recorded:
-        warnings.warn(f'{src} does not record its head count; assuming '
-                      f'{ckpt.meta.heads_text}.')
+    if num_heads is not None:
+        ckpt.meta.set_num_heads(num_heads, src)
     if img_size is not None and len(img_size) == 1:
         img_size = [img_size[0]] * 2
     tstate, args = encoder_to_timm(
         ckpt.state, ckpt.meta, img_size=img_size,
         drop_pooling_norm=drop_pooling_norm, head=ckpt.head, source=src)
-    # timm needs a head count in model_args; the meta beside it keeps one
-    # only where the checkpoint recorded it, so a guess reads back as a guess
     if folder:
         cfg = dict(
             architecture=TIMM_MODEL_NAME,
@@ -151,8 +153,14 @@ def read_timm(path: str):
     return state, cfg
 
 
-def read_timm_checkpoint(src: str, dst: str, layer_type=None, num_heads=None) -> dict:
-    """Write ``dst``; returns the encoder meta."""
+def convert_timm_checkpoint(src: str, dst: str,
+                            layer_type: Optional[str] = None,
+                            num_heads: Optional[int] = None) -> dict:
+    """Write the timm ViT ``src`` (a weights file or timm's folder) as our
+    encoder ``dst``; returns the encoder meta written.
+
+    ``num_heads`` is needed where ``src`` has no config that says it.
+    """
     refuse_overwriting_input(
         [dst], [src, existing(osp.splitext(src)[0] + '.json')])
     state, cfg = read_timm(src)
@@ -160,24 +168,14 @@ def read_timm_checkpoint(src: str, dst: str, layer_type=None, num_heads=None) ->
     ours = cfg.get(META_KEY)
     args = dict(cfg.get('model_args') or {})
     layer_type = layer_type or (ours or {}).get('layer_type')
-    # our exporter's meta without a head count: model_args holds the guess
-    # timm needed, not a recorded count
-    guessed = num_heads is None and (
-        'num_heads' not in args or
-        (ours is not None and 'num_heads' not in ours))
-    if guessed:
-        args.pop('num_heads', None)
     enc, meta, head = timm_to_encoder(
         state, args or None, layer_type=layer_type, num_heads=num_heads,
         source=src)
-    if guessed:
-        print(f'warning: {src} does not record its head count; assuming '
-              f'{meta.heads_text} (--num-heads).')
-        meta.num_heads = None  # stored as unknown, as it came
     meta = meta.to_dict()
     if head is not None:
-        print(f"note: the classifier ({head['weight'].shape[0]} classes) is "
-              'not part of the encoder and is left out.')
+        print_log(f"{src}: the classifier ({head['weight'].shape[0]} "
+                  'classes) is not part of the encoder and is left out.',
+                  logger='current')
     with written_atomically(dst) as tmp:
         torch.save(dict(meta={META_KEY: meta, 'source': osp.basename(src)},
                         state_dict=enc), tmp)

@@ -25,7 +25,7 @@ def load_frozen_encoder(checkpoint: str,
         seed (int): Seed of the random initialisation.
         all_layers (bool): Return every layer's tokens (``out_type='raw'``,
             one output per layer, the last after the final norm), as
-            :func:`~mmsemanticmim.evaluation.extract_layer_features` needs.
+            :func:`~mmsemanticmim.analysis.extract_layer_features` needs.
         **overrides: Further ``SemanticMIMViT`` arguments (``out_type``,
             ``img_size``, ...).
     """

@@ -1,22 +1,23 @@
-"""Checkpoint rules every tool shares: is a file readable, does it fit the
-model, and which encoder does it hold.
+"""The checkpoints of a training run: which is the latest readable one,
+which may be pruned, why a save failed, and whether one fits the model.
 
 mmengine loads ``load_from`` non-strictly and reports misfits only in the
 log; here a misfit is an error naming the keys, the checkpoint's encoder
 meta and the config keys to change (see :class:`SafeRunner`).
 """
+import collections
 import glob
 import os
 import os.path as osp
 import re
+import shutil
 from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from mmsemanticmim.models.backbones.checkpoint_meta import (META_KEY,
-                                                            meta_mismatches,
-                                                            recorded_meta)
-from mmsemanticmim.utils.checkpoint_file import is_whole_torch_file
+from .encoder_meta import META_KEY, meta_mismatches, recorded_meta
+from .reading import is_whole_torch_file
+from .reference import CONVERTER_HINT, is_reference_state
 
 #: Names CheckpointHook gives the checkpoints a run resumes from (not
 #: ``best_*.pth``, which hold no optimizer state).
@@ -32,7 +33,6 @@ def is_readable_checkpoint(path: str) -> bool:
 
 def remove_path(path: str) -> None:
     """Delete a file or folder if it exists."""
-    import shutil
     if osp.isdir(path):
         shutil.rmtree(path)
     elif osp.lexists(path):
@@ -153,10 +153,17 @@ def prune_checkpoints(folder: str, filename_tmpl: str, keep: int,
 def state_dict_of(checkpoint: dict,
                   revise_keys=((r'^module\.', ''), )) -> Dict[str, object]:
     """The model weights of a loaded checkpoint, keys revised as mmengine
-    revises them."""
+    revises them (with torch's module versions, ``_metadata``, kept)."""
     state = checkpoint.get('state_dict', checkpoint)
+    metadata = getattr(state, '_metadata', None)
     for pattern, repl in revise_keys:
         state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+        if metadata is not None:
+            metadata = {re.sub(pattern, repl, k): v
+                        for k, v in metadata.items()}
+    if metadata is not None:
+        state = collections.OrderedDict(state)
+        state._metadata = collections.OrderedDict(metadata)
     return state
 
 
@@ -220,8 +227,6 @@ def describe_misfit(path: str, checkpoint: dict, model: torch.nn.Module,
             f'{sorted(others)}: a pre-training checkpoint initialises '
             'training (model.backbone.init_cfg.checkpoint); it cannot be '
             'evaluated with this config.')
-    from mmsemanticmim.models.reference_checkpoint import (
-        CONVERTER_HINT, is_reference_state)
     if is_reference_state(state_dict_of(checkpoint)):
         lines.append(f'  {CONVERTER_HINT}.')
     lines.append('  Fix the config (or --cfg-options) to match, or pass '
@@ -263,11 +268,10 @@ def explain_failed_save(error: OSError, path: str, model: torch.nn.Module,
     """The error to raise when writing ``path`` failed with ``error``: it
     names the file, the bytes the checkpoint needs (its tensors: model and
     optimizer state) and the bytes free where it was to be written."""
-    import shutil
     needed = tensor_bytes(model.state_dict())
     try:
         needed += tensor_bytes(optim_wrapper.state_dict())
-    except Exception:  # noqa: BLE001 -- no wrapper, or a sharded one
+    except (AttributeError, RuntimeError):  # no wrapper, or a sharded one
         pass
     folder = osp.dirname(osp.abspath(path))
     try:

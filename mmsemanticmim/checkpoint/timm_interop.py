@@ -1,4 +1,4 @@
-"""Exact conversion between :class:`SemanticMIMViT` weights and timm's
+"""Exact conversion between ``SemanticMIMViT`` weights and timm's
 ``VisionTransformer``.
 
 timm represents the encoder without approximation: ``class_token=False``,
@@ -18,15 +18,13 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 from mmpretrain.models.utils import resize_pos_embed
 
-from .checkpoint_meta import EncoderMeta
+from mmsemanticmim.utils.image_norm import IMAGENET_MEAN_UNIT, IMAGENET_STD_UNIT
+
+from .encoder_meta import EncoderMeta
 
 #: timm entry point named in the exported arguments; every architecture
 #: argument is overridden, so its own defaults do not matter.
 TIMM_MODEL_NAME = 'vit_base_patch16_224'
-#: mmpretrain's ImageNet normalisation (what every config here uses), on the
-#: 0-1 scale timm's data config expects.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # (ours, timm), per transformer layer; the qkv bias is handled apart.
 _LAYER_KEYS = (
@@ -159,7 +157,7 @@ def encoder_to_timm(
         patch_size=meta.patch_size,
         embed_dim=D,
         depth=L,
-        num_heads=meta.heads,
+        num_heads=meta.require_heads(source),
         mlp_ratio=_mlp_ratio(D, meta.feedforward_channels),
         qkv_bias=True,
         init_values=0.1 if meta.layer_scale else None,
@@ -174,8 +172,8 @@ def encoder_to_timm(
     return {k: v.contiguous() for k, v in out.items()}, args
 
 
-def pretrained_cfg(args: dict, mean: Sequence[float] = IMAGENET_MEAN,
-                   std: Sequence[float] = IMAGENET_STD) -> dict:
+def pretrained_cfg(args: dict, mean: Sequence[float] = IMAGENET_MEAN_UNIT,
+                   std: Sequence[float] = IMAGENET_STD_UNIT) -> dict:
     """The ``pretrained_cfg_overlay`` (without ``file``) that makes timm load
     the converted weights strictly and preprocess as our configs do."""
     return dict(
@@ -214,7 +212,7 @@ def timm_to_encoder(
         layer_type (str, optional): ``'beit'`` splits the qkv bias into q/v
             biases (its key part must be zero). Defaults to ``'vit'``.
         num_heads (int, optional): Heads leave no trace in the weights:
-            this, else ``args``, else 64-wide heads.
+            this, else ``args``; neither raises :class:`ConversionError`.
         source (str): Name for error messages.
 
     Returns:
@@ -299,8 +297,13 @@ def timm_to_encoder(
             'nothing written.')
     meta = EncoderMeta.from_state(state)
     meta.layer_type = layer_type
-    meta.num_heads = int(num_heads or args.get('num_heads') or
-                         max(1, D // 64))
+    heads = num_heads or args.get('num_heads')
+    if heads is None:
+        raise ConversionError(
+            f'{source} does not say its number of attention heads (they '
+            'leave no trace in the weights): give it with --num-heads N '
+            f'(timm\'s vit_base has 12 for width 768). Nothing written.')
+    meta.num_heads = int(heads)
     if D % meta.num_heads:
         raise ConversionError(
             f'{source}: {meta.num_heads} heads do not divide the width {D}; '

@@ -3,11 +3,11 @@
 # (requirements/gpu_kit.txt; for Python 3.12 manylinux x86_64) into DIR
 # (default .whl, git-ignored), check that it stays under 40 MiB, and list it.
 #
-#   bash tools/benchmarks/gpu_kit.sh [DIR]
+#   bash tools/profiling/gpu_kit.sh [DIR]
 #
 # Then, on the GPU machine (with DIR copied next to the checkout), gpu_check.sh
 # installs them into /tmp/site and puts it first on PYTHONPATH:
-#   bash tools/benchmarks/gpu_check.sh          # OUT=$OUT for the figures
+#   bash tools/profiling/gpu_check.sh          # OUT=$OUT for the figures
 # Env: PYTHON (python3): the interpreter whose pip downloads.
 #      KIT_PYTHON (3.12): the Python version the wheels are for (3.11 makes
 #      the same kit for a Python 3.11 mirror venv).

@@ -2,14 +2,14 @@
 # One prepared GPU check for a single `device` run (< 10 minutes on one
 # H200): throughput / memory / MFU of the four pre-training arms (eager and
 # compiled), 50 shipped-AMP steps of our four ViT-B configs, one 640x640
-# UperNet step. See tools/benchmarks/gpu_check.py.
+# UperNet step. See tools/profiling/gpu_check.py.
 #
-#   bash tools/benchmarks/gpu_check.sh             # on a GPU machine
-#   bash tools/benchmarks/gpu_check.sh --dry-run   # CPU, tiny sizes (tests)
+#   bash tools/profiling/gpu_check.sh             # on a GPU machine
+#   bash tools/profiling/gpu_check.sh --dry-run   # CPU, tiny sizes (tests)
 #
 # On an offline GPU machine (python3 with CUDA torch, no network): carry the
 # wheels this package needs beyond what is installed there in .whl/
-# (tools/benchmarks/gpu_kit.sh makes them); they are installed into
+# (tools/profiling/gpu_kit.sh makes them); they are installed into
 # $KIT_SITE (/tmp/site) first and put ahead of the machine's packages.
 # Writes $OUT/gpu_check.json and $OUT/gpu_check.log when OUT is set.
 set -euo pipefail
@@ -28,7 +28,7 @@ export PYTHONUNBUFFERED=1
 out=()
 [ -n "${OUT:-}" ] && out=(--out "$OUT") && mkdir -p "$OUT"
 if [ -n "${OUT:-}" ]; then
-  "$PY" tools/benchmarks/gpu_check.py "${out[@]}" "$@" 2>&1 | tee "$OUT/gpu_check.log"
+  "$PY" tools/profiling/gpu_check.py "${out[@]}" "$@" 2>&1 | tee "$OUT/gpu_check.log"
 else
-  "$PY" tools/benchmarks/gpu_check.py "$@"
+  "$PY" tools/profiling/gpu_check.py "$@"
 fi
