@@ -11,8 +11,9 @@ architecture (``num_proxy_tokens``, ``layer_type`` etc. as keyword
 arguments). Other keyword arguments (``out_type``, ``img_size``, ...) go to
 ``SemanticMIMViT``.
 """
-dependencies = ['torch', 'torchvision', 'mmengine', 'mmcv', 'mmpretrain',
-                'mmseg', 'mmdet']
+dependencies = [
+    'torch', 'torchvision', 'mmengine', 'mmcv', 'mmpretrain', 'mmseg', 'mmdet'
+]
 
 
 def _encoder(arch: str, patch_size: int, checkpoint=None, **kwargs):
@@ -23,10 +24,14 @@ def _encoder(arch: str, patch_size: int, checkpoint=None, **kwargs):
         return encoder
     encoder = SemanticMIMViT.from_checkpoint(checkpoint, **kwargs)
     expected = SemanticMIMViT.arch_zoo[arch]
-    got = dict(embed_dims=encoder.embed_dims, num_layers=encoder.num_layers,
-               patch_size=encoder.patch_size)
-    want = dict(embed_dims=expected['embed_dims'],
-                num_layers=expected['num_layers'], patch_size=patch_size)
+    got = dict(
+        embed_dims=encoder.embed_dims,
+        num_layers=encoder.num_layers,
+        patch_size=encoder.patch_size)
+    want = dict(
+        embed_dims=expected['embed_dims'],
+        num_layers=expected['num_layers'],
+        patch_size=patch_size)
     if got != want:
         raise ValueError(f'{checkpoint} holds an encoder of {got}, not the '
                          f'{want} of this entry: use the entry of its size.')

@@ -2,7 +2,6 @@ import os
 import os.path as osp
 import shutil
 import sys
-
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
@@ -59,8 +58,10 @@ class BuildPyWithMim(build_py):
             _remove(dst)
             os.makedirs(mim, exist_ok=True)
             if osp.isdir(src):
-                shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
-                    '__pycache__', '*.pyc'))
+                shutil.copytree(
+                    src,
+                    dst,
+                    ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
             else:
                 shutil.copyfile(src, dst)
 
@@ -86,10 +87,14 @@ setup(
     # OpenMMLab's own packages. `import mmsemanticmim` names what is missing.
     install_requires=read_requirements('runtime'),
     extras_require={
-        'mim': read_requirements('mminstall'),
-        'tests': read_requirements('tests'),
-        'optional': read_requirements('optional'),
-        'all': read_requirements('mminstall') + read_requirements('tests') +
+        'mim':
+        read_requirements('mminstall'),
+        'tests':
+        read_requirements('tests'),
+        'optional':
+        read_requirements('optional'),
+        'all':
+        read_requirements('mminstall') + read_requirements('tests') +
         read_requirements('optional'),
     },
     license='Apache License 2.0',

@@ -50,8 +50,7 @@ OPTIMIZERS = _child('optimizer', _p.OPTIMIZERS, 'engine')
 OPTIM_WRAPPERS = _child('optim wrapper', _p.OPTIM_WRAPPERS, 'engine')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     _p.OPTIM_WRAPPER_CONSTRUCTORS, 'engine')
-PARAM_SCHEDULERS = _child('parameter scheduler', _p.PARAM_SCHEDULERS,
-                          'engine')
+PARAM_SCHEDULERS = _child('parameter scheduler', _p.PARAM_SCHEDULERS, 'engine')
 DATASETS = _child('dataset', _p.DATASETS, 'datasets')
 DATA_SAMPLERS = _child('data sampler', _p.DATA_SAMPLERS, 'datasets')
 TRANSFORMS = _child('transform', _p.TRANSFORMS, 'datasets')

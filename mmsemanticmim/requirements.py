@@ -28,15 +28,15 @@ INSTALL_HINT = (
 
 def missing_requirements() -> List[str]:
     """The install names of the required libraries that are not found."""
-    return [pip for name, pip in REQUIRED
-            if importlib.util.find_spec(name) is None]
+    return [
+        pip for name, pip in REQUIRED if importlib.util.find_spec(name) is None
+    ]
 
 
 def check_requirements() -> None:
     """Raise one ``ImportError`` naming every missing library."""
     missing = missing_requirements()
     if missing:
-        raise ImportError('mmsemanticmim needs ' + ', '.join(missing)
-                          + ', which ' + ('is' if len(missing) == 1 else
-                                           'are') + ' not installed. '
-                          + INSTALL_HINT)
+        raise ImportError('mmsemanticmim needs ' + ', '.join(missing) +
+                          ', which ' + ('is' if len(missing) == 1 else 'are') +
+                          ' not installed. ' + INSTALL_HINT)

@@ -49,8 +49,8 @@ def _has_amx() -> bool:
     ISA level with and without them has given other last bits."""
     try:
         with open('/proc/cpuinfo') as f:
-            return any(line.startswith('flags') and ' amx_tile' in line
-                       for line in f)
+            return any(
+                line.startswith('flags') and ' amx_tile' in line for line in f)
     except OSError:
         return False
 
@@ -59,8 +59,8 @@ def platform_key() -> str:
     """Which kernels computed the numbers: torch version and CPU ISA
     (``-AMX`` where the CPU has AMX tiles)."""
     isa = torch.backends.cpu.get_cpu_capability() if hasattr(
-        torch.backends, 'cpu') and hasattr(
-            torch.backends.cpu, 'get_cpu_capability') else 'unknown'
+        torch.backends, 'cpu') and hasattr(torch.backends.cpu,
+                                           'get_cpu_capability') else 'unknown'
     amx = '-AMX' if _has_amx() else ''
     return f"torch-{torch.__version__.split('+')[0]}-{isa}{amx}"
 
@@ -144,8 +144,7 @@ def run_case(name: str, batch: int) -> dict:
         if getattr(model, 'target_generator', None) is not None and \
                 type(model.target_generator).__name__ != 'PatchHOGGenerator':
             # a tokenizer view with 8x downsampling onto the patch grid
-            view = torch.randn(batch, 3, grid[0] * 8, grid[1] * 8,
-                               generator=g)
+            view = torch.randn(batch, 3, grid[0] * 8, grid[1] * 8, generator=g)
             inputs = [images, view]
 
         model.train()
@@ -164,8 +163,10 @@ def run_case(name: str, batch: int) -> dict:
             path = osp.join(tmp, 'pretrain.pth')
             meta = backbone.checkpoint_meta()
             meta = meta.to_dict() if hasattr(meta, 'to_dict') else meta
-            torch.save(dict(state_dict=model.state_dict(),
-                            meta=dict(semanticmim_backbone=meta)), path)
+            torch.save(
+                dict(
+                    state_dict=model.state_dict(),
+                    meta=dict(semanticmim_backbone=meta)), path)
             larger = (size[0] + 2 * backbone.patch_size,
                       size[1] + 2 * backbone.patch_size)
             encoder = SemanticMIMViT.from_checkpoint(
@@ -183,9 +184,11 @@ def run_all() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--record', action='store_true',
-                        help='write this platform\'s numbers into '
-                        'tests/data/behaviour_reference.json')
+    parser.add_argument(
+        '--record',
+        action='store_true',
+        help='write this platform\'s numbers into '
+        'tests/data/behaviour_reference.json')
     args = parser.parse_args()
     numbers = run_all()
     if not args.record:

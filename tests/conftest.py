@@ -2,16 +2,20 @@
 import os
 import os.path as osp
 
-import mmsemanticmim  # noqa: F401  (compat guards before torchvision)
 import numpy as np
 import pytest
+
+import mmsemanticmim  # noqa: F401  (compat guards before torchvision)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 
 
-def write_image_folder(root: str, num_classes: int = 2, per_class: int = 8,
-                       size: int = 32, seed: int = 0) -> str:
+def write_image_folder(root: str,
+                       num_classes: int = 2,
+                       per_class: int = 8,
+                       size: int = 32,
+                       seed: int = 0) -> str:
     """A CustomDataset tree of random-noise PNGs: root/train/<class>/*.png."""
     import cv2
     rng = np.random.RandomState(seed)
@@ -46,12 +50,15 @@ def _restore_scope():
     from mmengine.registry import DefaultScope
     current = DefaultScope.get_current_instance()
     if current is None or current.scope_name != 'mmsemanticmim':
-        DefaultScope.get_instance(f'tests-{uuid.uuid4()}',
-                                  scope_name='mmsemanticmim')
+        DefaultScope.get_instance(
+            f'tests-{uuid.uuid4()}', scope_name='mmsemanticmim')
 
 
-def write_ade_folder(root: str, n_train: int = 4, n_val: int = 2,
-                     size: int = 64, seed: int = 0) -> str:
+def write_ade_folder(root: str,
+                     n_train: int = 4,
+                     n_val: int = 2,
+                     size: int = 64,
+                     seed: int = 0) -> str:
     """ADE20K layout: images/{training,validation}/*.jpg and label PNGs
     (0 = ignore, 1..150 classes) under annotations/."""
     import cv2
@@ -72,8 +79,11 @@ def write_ade_folder(root: str, n_train: int = 4, n_val: int = 2,
     return root
 
 
-def write_coco_folder(root: str, n_train: int = 4, n_val: int = 2,
-                      size: int = 64, seed: int = 0) -> str:
+def write_coco_folder(root: str,
+                      n_train: int = 4,
+                      n_val: int = 2,
+                      size: int = 64,
+                      seed: int = 0) -> str:
     """COCO format: images/*.png and annotations/{train,val}.json with boxes
     and polygon masks of squares (class 1) and octagon 'discs' (class 2)."""
     import json
@@ -98,27 +108,42 @@ def write_coco_folder(root: str, n_train: int = 4, n_val: int = 2,
                     poly = []
                     for k in range(8):
                         a = np.pi / 4 * k
-                        poly += [float(c[0] + r * np.cos(a)),
-                                 float(c[1] + r * np.sin(a))]
+                        poly += [
+                            float(c[0] + r * np.cos(a)),
+                            float(c[1] + r * np.sin(a))
+                        ]
                 pts = np.array(poly, np.float32).reshape(-1, 2)
-                cv2.fillPoly(img, [pts.astype(np.int32)],
-                             (200, 90 * cat, 40))
+                cv2.fillPoly(img, [pts.astype(np.int32)], (200, 90 * cat, 40))
                 x0, y0 = pts.min(0)
                 x1, y1 = pts.max(0)
                 ann_id += 1
-                anns.append(dict(
-                    id=ann_id, image_id=image_id, category_id=cat,
-                    bbox=[float(x0), float(y0), float(x1 - x0),
-                          float(y1 - y0)],
-                    area=float((x1 - x0) * (y1 - y0)), iscrowd=0,
-                    segmentation=[[float(v) for v in poly]]))
+                anns.append(
+                    dict(
+                        id=ann_id,
+                        image_id=image_id,
+                        category_id=cat,
+                        bbox=[
+                            float(x0),
+                            float(y0),
+                            float(x1 - x0),
+                            float(y1 - y0)
+                        ],
+                        area=float((x1 - x0) * (y1 - y0)),
+                        iscrowd=0,
+                        segmentation=[[float(v) for v in poly]]))
             name = f'{image_id:04d}.png'
             cv2.imwrite(osp.join(root, 'images', name), img)
-            images.append(dict(id=image_id, file_name=name, height=size,
-                               width=size))
+            images.append(
+                dict(id=image_id, file_name=name, height=size, width=size))
         with open(osp.join(root, 'annotations', f'{split}.json'), 'w') as f:
-            json.dump(dict(images=images, annotations=anns, categories=[
-                dict(id=1, name='square'), dict(id=2, name='disc')]), f)
+            json.dump(
+                dict(
+                    images=images,
+                    annotations=anns,
+                    categories=[
+                        dict(id=1, name='square'),
+                        dict(id=2, name='disc')
+                    ]), f)
     return root
 
 
@@ -150,8 +175,7 @@ def pretrain_checkpoint(image_folder, tmp_path_factory) -> str:
 
     from helpers import TINY_CONFIGS, tiny_cfg
     work = str(tmp_path_factory.mktemp('pretrain'))
-    cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder, work,
-                   max_epochs=1)
+    cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder, work, max_epochs=1)
     cfg.experiment_name = 'pretrain_fixture'
     Runner.from_cfg(cfg).train()
     return osp.join(work, 'epoch_1.pth')

@@ -10,15 +10,20 @@ from mmsemanticmim.engine import add_checkpoint_hooks
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_CONFIGS = {
-    target: osp.join(
+    target:
+    osp.join(
         REPO, 'configs/semanticmim/semanticmim-'
         f'{target}_vit-tiny-p4_1xb64-coslr-10e_mnist-demo.py')
     for target in ('maskfeat', 'beit')
 }
 
 
-def tiny_cfg(path: str, data_root: str, work_dir: str, max_epochs: int = 1,
-             batch_size: int = 8, constant_lr: bool = False) -> Config:
+def tiny_cfg(path: str,
+             data_root: str,
+             work_dir: str,
+             max_epochs: int = 1,
+             batch_size: int = 8,
+             constant_lr: bool = False) -> Config:
     """The config at ``path``, shrunk to a CPU test run on ``data_root``."""
     cfg = Config.fromfile(path)
     cfg.work_dir = work_dir
@@ -64,6 +69,9 @@ randomness = dict(seed=0, diff_rank_seed=False)
 def run_tool(tool: str, *args: str) -> subprocess.CompletedProcess:
     """``python TOOL ARGS...`` from the checkout's root, as a user runs it
     (tools are scripts, never imported by tests); output captured."""
-    return subprocess.run([sys.executable, osp.join(REPO, tool), *args],
-                          cwd=REPO, capture_output=True, text=True,
+    return subprocess.run([sys.executable,
+                           osp.join(REPO, tool), *args],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
                           timeout=900)

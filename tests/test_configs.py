@@ -12,8 +12,9 @@ from mmengine.runner import Runner
 from helpers import REPO, TINY_CONFIGS, tiny_cfg
 
 ALL_CONFIGS = sorted(
-    p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
-                         recursive=True) if '_base_' not in p)
+    p for p in glob.glob(
+        osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p)
 REFERENCE = [
     'semanticmim-beit_vit-base-p16_8xb256-amp-coslr-300e_in1k.py',
     'semanticmim-maskfeat_vit-base-p16_8xb256-amp-coslr-300e_in1k.py',
@@ -41,41 +42,75 @@ def _expected_backbone(name):
     layer_scale = (1e-5 if large else 0.1) if beit else None
     if name.startswith(('semanticmim-', 'baseline-')):
         tiny = 'mnist-demo' in name
-        depth = {'vit-large': 24, 'vit-huge': 32}.get(
-            name.split('_')[1].rsplit('-', 1)[0], 4 if tiny else 12)
+        depth = {
+            'vit-large': 24,
+            'vit-huge': 32
+        }.get(name.split('_')[1].rsplit('-', 1)[0], 4 if tiny else 12)
         return dict(
             num_proxy_tokens=1 if beit else (4 if tiny else 8),
             layer_type='beit' if beit else 'vit',
-            layer_scale=layer_scale, drop_path=0.1 if beit else 0.,
+            layer_scale=layer_scale,
+            drop_path=0.1 if beit else 0.,
             img_size=(32, 32) if tiny else (224, 224),
-            out_indices=[depth - 1], frozen_stages=-1,
+            out_indices=[depth - 1],
+            frozen_stages=-1,
             final_norm=True)
-    common = dict(num_proxy_tokens=1 if beit else 8,
-                  layer_type='beit' if beit else 'vit',
-                  layer_scale=layer_scale, final_norm=False)
+    common = dict(
+        num_proxy_tokens=1 if beit else 8,
+        layer_type='beit' if beit else 'vit',
+        layer_scale=layer_scale,
+        final_norm=False)
     if name.startswith('upernet_vit-large'):
         # mmseg's / unilm's BEiT-L ADE20K recipe
-        return dict(common, drop_path=0.2, frozen_stages=-1,
-                    out_indices=[7, 11, 15, 23], img_size=(640, 640))
+        return dict(
+            common,
+            drop_path=0.2,
+            frozen_stages=-1,
+            out_indices=[7, 11, 15, 23],
+            img_size=(640, 640))
     if name.startswith('mask-rcnn_vit-large'):
         # ViTDet's ViT-L recipe
-        return dict(common, drop_path=0.4, frozen_stages=-1,
-                    out_indices=[23], img_size=(1024, 1024))
+        return dict(
+            common,
+            drop_path=0.4,
+            frozen_stages=-1,
+            out_indices=[23],
+            img_size=(1024, 1024))
     if name.startswith('vit-base') and 'linear' in name:
-        return dict(common, drop_path=0., frozen_stages=12,
-                    out_indices=[11], img_size=(224, 224))
+        return dict(
+            common,
+            drop_path=0.,
+            frozen_stages=12,
+            out_indices=[11],
+            img_size=(224, 224))
     if name.startswith('vit-base'):
-        return dict(common, drop_path=0.1, frozen_stages=-1,
-                    out_indices=[11], img_size=(224, 224))
+        return dict(
+            common,
+            drop_path=0.1,
+            frozen_stages=-1,
+            out_indices=[11],
+            img_size=(224, 224))
     if name.startswith('upernet'):
-        return dict(common, drop_path=0.1, frozen_stages=-1,
-                    out_indices=[3, 5, 7, 11], img_size=(640, 640))
+        return dict(
+            common,
+            drop_path=0.1,
+            frozen_stages=-1,
+            out_indices=[3, 5, 7, 11],
+            img_size=(640, 640))
     if name.startswith('fcn-linear'):
-        return dict(common, drop_path=0., frozen_stages=12,
-                    out_indices=[7], img_size=(448, 448))
+        return dict(
+            common,
+            drop_path=0.,
+            frozen_stages=12,
+            out_indices=[7],
+            img_size=(448, 448))
     if name.startswith('mask-rcnn'):
-        return dict(common, drop_path=0.1, frozen_stages=-1,
-                    out_indices=[11], img_size=(1024, 1024))
+        return dict(
+            common,
+            drop_path=0.1,
+            frozen_stages=-1,
+            out_indices=[11],
+            img_size=(1024, 1024))
     raise KeyError(name)
 
 
@@ -84,9 +119,10 @@ def _build(cfg):
 
     from mmengine.registry import DefaultScope
     scope = cfg.get('default_scope', 'mmsemanticmim')
-    registry = importlib.import_module(
-        {'mmseg': 'mmseg.registry', 'mmdet': 'mmdet.registry'}.get(
-            scope, 'mmsemanticmim.registry')).MODELS
+    registry = importlib.import_module({
+        'mmseg': 'mmseg.registry',
+        'mmdet': 'mmdet.registry'
+    }.get(scope, 'mmsemanticmim.registry')).MODELS
     with DefaultScope.overwrite_default_scope(scope):
         return registry.build(cfg.model)
 
@@ -138,9 +174,11 @@ def test_config_builds_what_it_promises(path):
             assert model.neck is None
         target = type(model.target_generator).__name__
         family = name.split('_')[0].split('-')[1]
-        assert target == {'maskfeat': 'PatchHOGGenerator',
-                          'beit': 'FP32DALLEEncoder',
-                          'pixel': 'PatchPixelTarget'}[family]
+        assert target == {
+            'maskfeat': 'PatchHOGGenerator',
+            'beit': 'FP32DALLEEncoder',
+            'pixel': 'PatchPixelTarget'
+        }[family]
 
 
 @pytest.mark.parametrize('name', REFERENCE)
@@ -160,16 +198,19 @@ def test_reference_hyperparameters(name):
     assert cfg.train_cfg.max_epochs == 300
     assert cfg.train_dataloader.batch_size == 256
     assert cfg.auto_scale_lr.base_batch_size == 2048
-    gen = [t for t in cfg.train_dataloader.dataset.pipeline
-           if t.type == 'SemanticMIMMaskGenerator'][0]
+    gen = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t.type == 'SemanticMIMMaskGenerator'
+    ][0]
     expected = 0.4 if name.startswith('baseline') else (0.6 if beit else 0.8)
     assert gen.mask_ratio == expected
     warmup = cfg.param_scheduler[0]
     assert warmup.end == (10 if beit else 30)
 
 
-GPU_STUDY = sorted(p for p in ALL_CONFIGS if p.endswith(
-    '_vit-small-p16_8xb128-amp-coslr-100e_in100.py'))
+GPU_STUDY = sorted(
+    p for p in ALL_CONFIGS
+    if p.endswith('_vit-small-p16_8xb128-amp-coslr-100e_in100.py'))
 
 
 def test_gpu_study_preset_configs():
@@ -177,7 +218,8 @@ def test_gpu_study_preset_configs():
     in target and bottleneck: one data folder, one short schedule."""
     assert [osp.basename(p).split('_')[0] for p in GPU_STUDY] == [
         'baseline-maskfeat', 'baseline-pixel', 'semanticmim-maskfeat',
-        'semanticmim-pixel']
+        'semanticmim-pixel'
+    ]
     for path in GPU_STUDY:
         cfg = Config.fromfile(path)
         semantic = osp.basename(path).startswith('semanticmim')
@@ -191,18 +233,20 @@ def test_gpu_study_preset_configs():
             assert (model.neck.num_layers,
                     model.neck.layers[0].attn.num_heads) == (12, 6)
         data = cfg.train_dataloader
-        assert (data.dataset.type, data.dataset.data_prefix) == (
-            'CustomDataset', 'train')
+        assert (data.dataset.type,
+                data.dataset.data_prefix) == ('CustomDataset', 'train')
         assert data.batch_size == 128
-        gen = [t for t in data.dataset.pipeline
-               if t.type == 'SemanticMIMMaskGenerator'][0]
+        gen = [
+            t for t in data.dataset.pipeline
+            if t.type == 'SemanticMIMMaskGenerator'
+        ][0]
         assert gen.mask_ratio == (0.8 if semantic else 0.4)
         assert cfg.optim_wrapper.optimizer.lr == pytest.approx(8e-4)
         assert cfg.auto_scale_lr.base_batch_size == 8 * 128
         assert cfg.train_cfg.max_epochs == 100
         warmup, cosine = cfg.param_scheduler
-        assert (warmup.end, cosine.begin, cosine.end, cosine.T_max) == (
-            10, 10, 100, 90)
+        assert (warmup.end, cosine.begin, cosine.end,
+                cosine.T_max) == (10, 10, 100, 90)
 
 
 def _fixed_batch_loss(runner, seed=0):
@@ -228,8 +272,10 @@ class _Capture(Hook):
     def before_train(self, runner):
         self.iter = runner.iter
         self.epoch = runner.epoch
-        self.state = {k: v.clone() for k, v in
-                      runner.model.state_dict().items()}
+        self.state = {
+            k: v.clone()
+            for k, v in runner.model.state_dict().items()
+        }
         self.optim = copy.deepcopy(runner.optim_wrapper.state_dict())
         self.scheduler = copy.deepcopy(
             [s.state_dict() for s in runner.param_schedulers])
@@ -243,13 +289,19 @@ TINY_PRETRAIN = sorted(p for p in ALL_CONFIGS if p.endswith('mnist-demo.py'))
 
 @pytest.mark.parametrize('path', TINY_PRETRAIN, ids=osp.basename)
 def test_tiny_config_lowers_loss(path, image_folder, tmp_path):
-    cfg = tiny_cfg(path, image_folder, str(tmp_path),
-                   max_epochs=6, batch_size=8, constant_lr=True)
+    cfg = tiny_cfg(
+        path,
+        image_folder,
+        str(tmp_path),
+        max_epochs=6,
+        batch_size=8,
+        constant_lr=True)
     cfg.experiment_name = 'lower_' + osp.basename(path)
     runner = Runner.from_cfg(cfg)
     before = None
 
     class First(Hook):
+
         def before_train(self, r):
             nonlocal before
             before = _fixed_batch_loss(r)
@@ -264,21 +316,25 @@ def test_tiny_config_lowers_loss(path, image_folder, tmp_path):
 def test_resume_restores_weights_optimizer_and_schedule(
         target, image_folder, tmp_path):
     # 16 images, batch 8: 2 iterations an epoch; stop after epoch 1.
-    cfg = tiny_cfg(TINY_CONFIGS[target], image_folder, str(tmp_path),
-                   max_epochs=1)
+    cfg = tiny_cfg(
+        TINY_CONFIGS[target], image_folder, str(tmp_path), max_epochs=1)
     cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-             end=3),
-        dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False,
-             begin=3, end=8)
+        dict(
+            type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=3),
+        dict(
+            type='CosineAnnealingLR',
+            eta_min=1e-5,
+            by_epoch=False,
+            begin=3,
+            end=8)
     ]
     cfg.experiment_name = 'first'
     Runner.from_cfg(cfg).train()
     ckpt_path = osp.join(str(tmp_path), 'epoch_1.pth')
     ckpt = torch.load(ckpt_path)  # weights_only: no code can run
 
-    cfg2 = tiny_cfg(TINY_CONFIGS[target], image_folder, str(tmp_path),
-                    max_epochs=2)
+    cfg2 = tiny_cfg(
+        TINY_CONFIGS[target], image_folder, str(tmp_path), max_epochs=2)
     cfg2.param_scheduler = cfg.param_scheduler
     cfg2.resume = True
     cfg2.load_from = ckpt_path
@@ -295,9 +351,9 @@ def test_resume_restores_weights_optimizer_and_schedule(
     assert saved and set(saved) == set(capture.optim['state'])
     for pid, st in saved.items():
         for key, value in st.items():
-            assert torch.equal(torch.as_tensor(capture.optim['state'][pid]
-                                               [key]), torch.as_tensor(
-                                                   value)), (pid, key)
+            assert torch.equal(
+                torch.as_tensor(capture.optim['state'][pid][key]),
+                torch.as_tensor(value)), (pid, key)
     assert capture.scheduler == ckpt['param_schedulers']
     assert capture.lr == ckpt['optimizer']['param_groups'][0]['lr']
     # The message hub's history came back as HistoryBuffer data.
@@ -306,9 +362,8 @@ def test_resume_restores_weights_optimizer_and_schedule(
 
 
 LARGE_PRETRAIN = sorted(
-    p for p in ALL_CONFIGS
-    if osp.basename(p).startswith('semanticmim-')
-    and ('vit-large' in p or 'vit-huge' in p))
+    p for p in ALL_CONFIGS if osp.basename(p).startswith('semanticmim-') and (
+        'vit-large' in p or 'vit-huge' in p))
 
 
 @pytest.mark.parametrize('path', LARGE_PRETRAIN, ids=osp.basename)
@@ -337,8 +392,8 @@ def test_large_pretrain_config_trains_a_step(path, tmp_path):
         assert cfg.strategy.to_dict() == FSDP_RUNTIME['strategy']
         assert cfg.optim_wrapper.use_fsdp is True
     img = str(tmp_path / 'img.png')
-    imwrite(np.random.RandomState(0).randint(0, 255, (256, 300, 3),
-                                             np.uint8), img)
+    imwrite(
+        np.random.RandomState(0).randint(0, 255, (256, 300, 3), np.uint8), img)
     with DefaultScope.overwrite_default_scope('mmsemanticmim'):
         model = _build(cfg)
         pipeline = Compose(cfg.train_dataloader.dataset.pipeline)

@@ -17,8 +17,10 @@ PAGES = [osp.join(REPO, 'README.md')] + sorted(
 TO_TRAIN = ('tools/dist_train.sh', 'tools/slurm_train.sh',
             'tools/benchmarks/dist_train_downstream.sh')
 #: Shell tools with flags of their own, and the script that takes the rest.
-SHELL_OWN = {'tools/profiling/gpu_check.sh': (
-    {'--dry-run'}, 'tools/profiling/gpu_check.py')}
+SHELL_OWN = {
+    'tools/profiling/gpu_check.sh':
+    ({'--dry-run'}, 'tools/profiling/gpu_check.py')
+}
 TOOL = re.compile(r'(tools/[\w/]+\.(?:py|sh))')
 FLAG = re.compile(r'(?<![\w-])(--[a-z][a-z0-9-]*)')
 
@@ -63,11 +65,17 @@ for tool in sys.argv[1:]:
 
 @functools.lru_cache(maxsize=None)
 def _all_help():
-    tools = sorted({t for page in PAGES for t, _ in _commands(page)
-                    if t.endswith('.py')} | {'tools/train.py'} |
-                   {s for _, s in SHELL_OWN.values()})
-    run = subprocess.run([sys.executable, '-c', _HELPS, *tools], cwd=REPO,
-                         capture_output=True, text=True, timeout=600)
+    tools = sorted(
+        {t
+         for page in PAGES
+         for t, _ in _commands(page) if t.endswith('.py')}
+        | {'tools/train.py'} | {s
+                                for _, s in SHELL_OWN.values()})
+    run = subprocess.run([sys.executable, '-c', _HELPS, *tools],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True,
+                         timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     helps = {}
     for part in run.stdout.split('@@@ ')[1:]:

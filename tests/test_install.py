@@ -23,7 +23,8 @@ def test_stacks_pin_torch_torchvision_numpy_only():
     assert not {'torch', 'torchvision', 'numpy'} & set(shared)
     for stack in ('default', 'torch2.1'):
         assert set(_pins(f'requirements/stacks/{stack}.txt')) == {
-            'torch', 'torchvision', 'numpy'}
+            'torch', 'torchvision', 'numpy'
+        }
 
 
 def test_gpu_kit_carries_the_pinned_versions():
@@ -41,13 +42,19 @@ def test_gpu_kit_carries_the_pinned_versions():
 
 
 def test_unknown_stack_is_refused_naming_the_known_ones(tmp_path):
-    proc = subprocess.run(
-        ['bash', 'requirements/install.sh', str(tmp_path / 'venv'),
-         'torch1.0'], cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run([
+        'bash', 'requirements/install.sh',
+        str(tmp_path / 'venv'), 'torch1.0'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 2
     assert "unknown STACK 'torch1.0'" in proc.stderr
     assert 'default' in proc.stderr and 'torch2.1' in proc.stderr
     assert not (tmp_path / 'venv').exists()  # refused before any work
     make = subprocess.run(['make', '-n', 'test', 'STACK=torch1.0'],
-                          cwd=REPO, capture_output=True, text=True)
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True)
     assert make.returncode != 0 and 'is not a stack' in make.stderr

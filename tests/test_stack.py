@@ -1,4 +1,5 @@
-"""The OpenMMLab stack is real on CPU: built through our scope, mmcv ops run."""
+"""The OpenMMLab stack is real on CPU: built through our scope, mmcv ops
+run."""
 import pickle
 
 import pytest
@@ -10,6 +11,7 @@ from mmengine.registry import DefaultScope
 def test_compat_guard_lets_torchvision_import():
     import torchvision
     import torchvision.transforms.v2  # noqa: F401
+
     # Pure-Python box ops work whether or not the compiled part loaded.
     boxes = torch.tensor([[0., 0., 2., 2.], [1., 1., 3., 3.]])
     iou = torchvision.ops.box_iou(boxes, boxes)
@@ -20,8 +22,11 @@ def test_mmpretrain_vit_through_our_scope():
     from mmsemanticmim.registry import MODELS
     with DefaultScope.overwrite_default_scope('mmsemanticmim'):
         vit = MODELS.build(
-            dict(type='VisionTransformer', arch='deit-tiny', img_size=32,
-                 patch_size=8))
+            dict(
+                type='VisionTransformer',
+                arch='deit-tiny',
+                img_size=32,
+                patch_size=8))
     from mmpretrain.models import VisionTransformer
     assert type(vit) is VisionTransformer
     out = vit(torch.randn(2, 3, 32, 32))
@@ -41,11 +46,14 @@ def test_registries_are_children_of_mmpretrain():
 def test_our_modules_by_scoped_name_from_mmseg_and_mmdet():
     from mmdet.registry import MODELS as DET_MODELS
     from mmseg.registry import MODELS as SEG_MODELS
-    cfg = dict(type='mmsemanticmim.SemanticMIMViT',
-               arch=dict(embed_dims=32, num_layers=2, num_heads=2,
-                         feedforward_channels=64),
-               img_size=32, patch_size=8, num_proxy_tokens=2,
-               out_type='featmap')
+    cfg = dict(
+        type='mmsemanticmim.SemanticMIMViT',
+        arch=dict(
+            embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+        img_size=32,
+        patch_size=8,
+        num_proxy_tokens=2,
+        out_type='featmap')
     for registry, scope in ((SEG_MODELS, 'mmseg'), (DET_MODELS, 'mmdet')):
         with DefaultScope.overwrite_default_scope(scope):
             model = registry.build(cfg)
@@ -82,23 +90,23 @@ def test_import_patches_no_class_of_mmengine():
     and after ``import mmsemanticmim`` in a fresh interpreter)."""
     import subprocess
     import sys
-    code = (
-        'from mmengine.registry import Registry\n'
-        'from mmengine.runner import Runner, CheckpointLoader\n'
-        'from mmengine._strategy import FSDPStrategy, DDPStrategy\n'
-        'import mmengine.dist as dist\n'
-        'classes = (Registry, Runner, CheckpointLoader, FSDPStrategy, '
-        'DDPStrategy)\n'
-        'before = [dict(vars(c)) for c in classes]\n'
-        'dist_before = dict(vars(dist))\n'
-        'import mmsemanticmim\n'
-        'for c, b in zip(classes, before):\n'
-        '    a = dict(vars(c))\n'
-        '    changed = [k for k in set(a) | set(b) if a.get(k) is not '
-        'b.get(k)]\n'
-        '    assert not changed, (c.__name__, changed)\n'
-        'assert all(vars(dist)[k] is v for k, v in dist_before.items())\n')
-    run = subprocess.run([sys.executable, '-c', code], capture_output=True,
+    code = ('from mmengine.registry import Registry\n'
+            'from mmengine.runner import Runner, CheckpointLoader\n'
+            'from mmengine._strategy import FSDPStrategy, DDPStrategy\n'
+            'import mmengine.dist as dist\n'
+            'classes = (Registry, Runner, CheckpointLoader, FSDPStrategy, '
+            'DDPStrategy)\n'
+            'before = [dict(vars(c)) for c in classes]\n'
+            'dist_before = dict(vars(dist))\n'
+            'import mmsemanticmim\n'
+            'for c, b in zip(classes, before):\n'
+            '    a = dict(vars(c))\n'
+            '    changed = [k for k in set(a) | set(b) if a.get(k) is not '
+            'b.get(k)]\n'
+            '    assert not changed, (c.__name__, changed)\n'
+            'assert all(vars(dist)[k] is v for k, v in dist_before.items())\n')
+    run = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
                          text=True)
     assert run.returncode == 0, run.stderr[-2000:]
 
@@ -106,44 +114,61 @@ def test_import_patches_no_class_of_mmengine():
 def _vit_backbone(out_indices):
     return dict(
         type='mmpretrain.VisionTransformer',
-        arch=dict(embed_dims=32, num_layers=4, num_heads=2,
-                  feedforward_channels=64),
-        img_size=64, patch_size=8, out_indices=out_indices,
+        arch=dict(
+            embed_dims=32, num_layers=4, num_heads=2, feedforward_channels=64),
+        img_size=64,
+        patch_size=8,
+        out_indices=out_indices,
         out_type='featmap')
 
 
 def test_mmseg_upernet_with_mmpretrain_vit_trains_and_predicts():
+    from mmengine.structures import PixelData
     from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
-    from mmengine.structures import PixelData
     from mmseg.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     cfg = ConfigDict(
         type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
-                               std=[1, 1, 1], size=(64, 64)),
+        data_preprocessor=dict(
+            type='SegDataPreProcessor',
+            mean=[0, 0, 0],
+            std=[1, 1, 1],
+            size=(64, 64)),
         backbone=_vit_backbone((0, 1, 2, 3)),
-        neck=dict(type='MultiLevelNeck', in_channels=[32] * 4,
-                  out_channels=32, scales=[4, 2, 1, 0.5]),
-        decode_head=dict(type='UPerHead', in_channels=[32] * 4,
-                         in_index=[0, 1, 2, 3], pool_scales=(1, 2),
-                         channels=16, num_classes=3,
-                         norm_cfg=dict(type='BN', requires_grad=True),
-                         loss_decode=dict(type='CrossEntropyLoss')),
-        train_cfg=dict(), test_cfg=dict(mode='whole'))
+        neck=dict(
+            type='MultiLevelNeck',
+            in_channels=[32] * 4,
+            out_channels=32,
+            scales=[4, 2, 1, 0.5]),
+        decode_head=dict(
+            type='UPerHead',
+            in_channels=[32] * 4,
+            in_index=[0, 1, 2, 3],
+            pool_scales=(1, 2),
+            channels=16,
+            num_classes=3,
+            norm_cfg=dict(type='BN', requires_grad=True),
+            loss_decode=dict(type='CrossEntropyLoss')),
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole'))
     with DefaultScope.overwrite_default_scope('mmseg'):
         model = MODELS.build(cfg)
     model.init_weights()
     samples = []
     for _ in range(2):
-        s = SegDataSample(metainfo=dict(img_shape=(64, 64),
-                                        ori_shape=(64, 64),
-                                        pad_shape=(64, 64)))
+        s = SegDataSample(
+            metainfo=dict(
+                img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64)))
         s.gt_sem_seg = PixelData(data=torch.randint(0, 3, (1, 64, 64)))
         samples.append(s)
     data = model.data_preprocessor(
-        dict(inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
-                     for _ in range(2)], data_samples=samples), True)
+        dict(
+            inputs=[
+                torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
+                for _ in range(2)
+            ],
+            data_samples=samples), True)
     losses = model(**data, mode='loss')
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
@@ -155,7 +180,7 @@ def test_mmseg_upernet_with_mmpretrain_vit_trains_and_predicts():
 
 
 def test_mmdet_mask_rcnn_runs_mmcv_ops_on_cpu(monkeypatch, tmp_path):
-    import mmcv.ops
+    import mmcv.ops  # noqa: F401 (the compiled ops must import)
     from mmdet.registry import MODELS
     from mmdet.structures import DetDataSample
     from mmdet.structures.mask import BitmapMasks
@@ -167,8 +192,8 @@ def test_mmdet_mask_rcnn_runs_mmcv_ops_on_cpu(monkeypatch, tmp_path):
     base.write_text("_base_ = 'mmdet::_base_/models/mask-rcnn_r50_fpn.py'\n")
     cfg = Config.fromfile(str(base)).model
     cfg.backbone = ConfigDict(_vit_backbone((0, 1, 2, 3)))
-    cfg.neck = ConfigDict(type='FPN', in_channels=[32] * 4, out_channels=32,
-                          num_outs=5)
+    cfg.neck = ConfigDict(
+        type='FPN', in_channels=[32] * 4, out_channels=32, num_outs=5)
     cfg.rpn_head.in_channels = cfg.rpn_head.feat_channels = 32
     for key in ('bbox_roi_extractor', 'mask_roi_extractor'):
         cfg.roi_head[key].out_channels = 32
@@ -180,9 +205,11 @@ def test_mmdet_mask_rcnn_runs_mmcv_ops_on_cpu(monkeypatch, tmp_path):
     calls = {'nms': 0, 'roi_align': 0}
 
     def counting(name, fn):
+
         def wrapped(*args, **kwargs):
             calls[name] += 1
             return fn(*args, **kwargs)
+
         return wrapped
 
     # Count the compiled ops as mmcv itself dispatches them.
@@ -198,10 +225,13 @@ def test_mmdet_mask_rcnn_runs_mmcv_ops_on_cpu(monkeypatch, tmp_path):
     model.init_weights()
 
     def sample():
-        s = DetDataSample(metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64),
-                                        pad_shape=(64, 64),
-                                        scale_factor=(1., 1.),
-                                        batch_input_shape=(64, 64)))
+        s = DetDataSample(
+            metainfo=dict(
+                img_shape=(64, 64),
+                ori_shape=(64, 64),
+                pad_shape=(64, 64),
+                scale_factor=(1., 1.),
+                batch_input_shape=(64, 64)))
         inst = InstanceData()
         inst.bboxes = torch.tensor([[4., 4., 40., 40.], [20., 10., 60., 50.]])
         inst.labels = torch.tensor([0, 1])
@@ -243,23 +273,22 @@ def test_code_executing_checkpoint_is_refused(tmp_path):
     path = tmp_path / 'evil.pth'
     with open(path, 'wb') as f:
         pickle.dump({'state_dict': {}, 'payload': _Evil()}, f)
-    code = (
-        'import sys, torch, mmsemanticmim\n'
-        'from mmengine.runner import load_checkpoint\n'
-        'from mmsemanticmim.checkpoint import UnsafeCheckpointError\n'
-        'mmsemanticmim.setup_env(*sys.argv[2:])\n'
-        'try:\n'
-        '    load_checkpoint(torch.nn.Linear(2, 2), sys.argv[1])\n'
-        'except UnsafeCheckpointError as e:\n'
-        '    print(e)\n'
-        'else:\n'
-        '    sys.exit("loaded")\n')
+    code = ('import sys, torch, mmsemanticmim\n'
+            'from mmengine.runner import load_checkpoint\n'
+            'from mmsemanticmim.checkpoint import UnsafeCheckpointError\n'
+            'mmsemanticmim.setup_env(*sys.argv[2:])\n'
+            'try:\n'
+            '    load_checkpoint(torch.nn.Linear(2, 2), sys.argv[1])\n'
+            'except UnsafeCheckpointError as e:\n'
+            '    print(e)\n'
+            'else:\n'
+            '    sys.exit("loaded")\n')
     for flag, advice in ((None, 'mmsemanticmim.checkpoint.trust_checkpoint('),
                          ('--trust-checkpoint', '--trust-checkpoint')):
         run = subprocess.run(
-            [sys.executable, '-c', code, str(path)] + ([flag] if flag else
-                                                       []),
-            capture_output=True, text=True)
+            [sys.executable, '-c', code, str(path)] + ([flag] if flag else []),
+            capture_output=True,
+            text=True)
         assert run.returncode == 0, run.stderr[-2000:]
         assert advice in run.stdout and str(path) in run.stdout
     from mmsemanticmim.checkpoint import UnsafeCheckpointError, read_checkpoint
@@ -293,13 +322,13 @@ def test_import_changes_no_loader_filter_or_config_table():
         'mmsemanticmim="mmsemanticmim")\n'
         'mmsemanticmim.setup_env()  # the opt-in does change the schemes\n'
         'assert dict(CheckpointLoader._schemes) != schemes\n')
-    run = subprocess.run([sys.executable, '-c', code], capture_output=True,
+    run = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
                          text=True)
     assert run.returncode == 0, run.stderr[-2000:]
 
 
-def test_stock_runner_checkpoint_loads_the_same_with_or_without_us(
-        tmp_path):
+def test_stock_runner_checkpoint_loads_the_same_with_or_without_us(tmp_path):
     """A checkpoint a stock mmengine Runner wrote (its message hub holds
     Python objects) loads with the user's settings exactly as it does in a
     process that never imported us."""
@@ -315,21 +344,21 @@ def test_stock_runner_checkpoint_loads_the_same_with_or_without_us(
         'torch.save(dict(state_dict=torch.nn.Linear(2, 2).state_dict(), '
         'message_hub=hub.state_dict(), meta=dict(epoch=1)), sys.argv[1])\n')
     subprocess.run([sys.executable, '-c', write, path], check=True)
-    load = (
-        'import sys, torch\n'
-        'if sys.argv[2] == "ours": import mmsemanticmim\n'
-        'from mmengine.runner import load_checkpoint\n'
-        'try:\n'
-        '    ckpt = load_checkpoint(torch.nn.Linear(2, 2), sys.argv[1])\n'
-        '    print("loaded", sorted(ckpt))\n'
-        'except Exception as e:\n'
-        '    print("refused", type(e).__name__)\n')
+    load = ('import sys, torch\n'
+            'if sys.argv[2] == "ours": import mmsemanticmim\n'
+            'from mmengine.runner import load_checkpoint\n'
+            'try:\n'
+            '    ckpt = load_checkpoint(torch.nn.Linear(2, 2), sys.argv[1])\n'
+            '    print("loaded", sorted(ckpt))\n'
+            'except Exception as e:\n'
+            '    print("refused", type(e).__name__)\n')
     outcomes = {}
     for env in ({}, {'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'}):
         for who in ('stock', 'ours'):
-            run = subprocess.run(
-                [sys.executable, '-c', load, path, who],
-                env=dict(os.environ, **env), capture_output=True, text=True)
+            run = subprocess.run([sys.executable, '-c', load, path, who],
+                                 env=dict(os.environ, **env),
+                                 capture_output=True,
+                                 text=True)
             assert run.returncode == 0, run.stderr[-2000:]
             outcomes[(tuple(env), who)] = run.stdout.strip().splitlines()[-1]
         assert outcomes[(tuple(env), 'stock')] == \
@@ -343,10 +372,13 @@ def test_torch_load_is_torch_s_own():
     ``torch.load`` in the same process behaves as torch ships it."""
     import subprocess
     import sys
-    run = subprocess.run([sys.executable, '-c', (
-        'import torch; stock = torch.load; import mmsemanticmim; '
-        'assert torch.load is stock is torch.serialization.load')],
-        capture_output=True, text=True)
+    run = subprocess.run([
+        sys.executable, '-c',
+        ('import torch; stock = torch.load; import mmsemanticmim; '
+         'assert torch.load is stock is torch.serialization.load')
+    ],
+                         capture_output=True,
+                         text=True)
     assert run.returncode == 0, run.stderr[-2000:]
 
 
@@ -396,31 +428,35 @@ def test_mmpretrain_imports_beside_a_transformers_it_cannot_use(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
     compat = os.path.join(REPO, 'mmsemanticmim', 'utils',
                           'torchvision_guard.py')
-    stock = subprocess.run(
-        [sys.executable, '-c',
-         'import importlib.util as u\n'
-         f's = u.spec_from_file_location("c", {compat!r})\n'
-         'c = u.module_from_spec(s); s.loader.exec_module(c)\n'
-         'c.guard()  # only the torchvision guard\n'
-         'import mmpretrain.models'],
-        env=env, capture_output=True, text=True)
+    stock = subprocess.run([
+        sys.executable, '-c', 'import importlib.util as u\n'
+        f's = u.spec_from_file_location("c", {compat!r})\n'
+        'c = u.module_from_spec(s); s.loader.exec_module(c)\n'
+        'c.guard()  # only the torchvision guard\n'
+        'import mmpretrain.models'
+    ],
+                           env=env,
+                           capture_output=True,
+                           text=True)
     # (the real 5.17 dies in BLIP's bases; this one a module earlier)
     assert stock.returncode != 0 and 'transformers' in stock.stderr, \
         stock.stderr[-2000:]
-    ours = subprocess.run(
-        [sys.executable, '-c',
-         'import mmsemanticmim, mmpretrain.models\n'
-         'from mmpretrain.utils.dependency import WITH_MULTIMODAL\n'
-         'from mmpretrain.registry import MODELS\n'
-         'import transformers\n'
-         'assert transformers.__version__ == "5.17.0"\n'
-         'assert WITH_MULTIMODAL is False\n'
-         'assert MODELS.get("MAE") is not None\n'
-         'try:\n'
-         '    MODELS.get("BlipCaption")()\n'
-         'except ImportError as e:\n'
-         '    print("placeholder:", e)\n'],
-        env=env, capture_output=True, text=True)
+    ours = subprocess.run([
+        sys.executable, '-c', 'import mmsemanticmim, mmpretrain.models\n'
+        'from mmpretrain.utils.dependency import WITH_MULTIMODAL\n'
+        'from mmpretrain.registry import MODELS\n'
+        'import transformers\n'
+        'assert transformers.__version__ == "5.17.0"\n'
+        'assert WITH_MULTIMODAL is False\n'
+        'assert MODELS.get("MAE") is not None\n'
+        'try:\n'
+        '    MODELS.get("BlipCaption")()\n'
+        'except ImportError as e:\n'
+        '    print("placeholder:", e)\n'
+    ],
+                          env=env,
+                          capture_output=True,
+                          text=True)
     assert ours.returncode == 0, ours.stderr[-2000:]
     # (mmpretrain's placeholders all name the last one: a late binding)
     assert 'requires extra multi-modal dependencies' in ours.stdout
@@ -433,15 +469,16 @@ def test_torchvision_and_timm_import_without_our_package():
     start-up costs no torch import."""
     import subprocess
     import sys
-    proc = subprocess.run(
-        [sys.executable, '-c',
-         'import sys\n'
-         'assert "torch" not in sys.modules, "start-up imported torch"\n'
-         'import timm, torchvision\n'
-         'assert not any(m.startswith("mmsemanticmim") for m in sys.modules)\n'
-         'import torch\n'
-         'b = torch.tensor([[0., 0., 2., 2.]])\n'
-         'print(float(torchvision.ops.box_iou(b, b)))\n'],
-        capture_output=True, text=True)
+    proc = subprocess.run([
+        sys.executable, '-c', 'import sys\n'
+        'assert "torch" not in sys.modules, "start-up imported torch"\n'
+        'import timm, torchvision\n'
+        'assert not any(m.startswith("mmsemanticmim") for m in sys.modules)\n'
+        'import torch\n'
+        'b = torch.tensor([[0., 0., 2., 2.]])\n'
+        'print(float(torchvision.ops.box_iou(b, b)))\n'
+    ],
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == '1.0'

@@ -1,4 +1,5 @@
-# Tiny CPU config of the maskfeat-target MIM baseline (no bottleneck, mask 0.4).
+# Tiny CPU config of the maskfeat-target MIM baseline (no bottleneck, mask
+# 0.4).
 _base_ = './semanticmim-maskfeat_vit-tiny-p4_1xb64-coslr-10e_mnist-demo.py'
 
 model = dict(bottleneck=False, neck=None)

@@ -48,21 +48,22 @@ def load_image(path: Optional[str], sample: str, size: int) -> np.ndarray:
         img = getattr(skimage.data, sample)()
         if img.ndim == 2:
             img = np.stack([img] * 3, -1)
-    return cv2.resize(img[..., :3], (size, size),
-                      interpolation=cv2.INTER_AREA)
+    return cv2.resize(img[..., :3], (size, size), interpolation=cv2.INTER_AREA)
 
 
-def attention_rows(encoder: SemanticMIMViT, img: np.ndarray,
+def attention_rows(encoder: SemanticMIMViT,
+                   img: np.ndarray,
                    queries: Sequence[Tuple[float, float]],
-                   layers: Sequence[int], subtract_proxy_mean: bool,
+                   layers: Sequence[int],
+                   subtract_proxy_mean: bool,
                    mean: Sequence[float] = IMAGENET_MEAN,
                    std: Sequence[float] = IMAGENET_STD):
     """Per layer: (Q + Np, h, w) maps over the patch grid and the query
     patch indices (row, col); ``img`` is normalised with ``mean``/``std``
     (0-255 scale)."""
     x = torch.from_numpy(img).permute(2, 0, 1)[None].float()
-    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(
-        std).view(1, 3, 1, 1)
+    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(
+        1, 3, 1, 1)
     h = w = img.shape[0] // encoder.patch_size
     Np = encoder.num_proxy_tokens
     cells = [(min(int(r * h), h - 1), min(int(c * w), w - 1))
@@ -88,8 +89,12 @@ def draw(panels, img: np.ndarray, names: List[str], patch: int,
     from matplotlib.patches import Rectangle
     n_rows = max(len(p[0][0]) for p in panels)
     n_cols = sum(len(layers) + 1 for _ in panels)
-    fig, axes = plt.subplots(n_rows, n_cols, squeeze=False,
-                             figsize=(1.6 * n_cols, 1.6 * n_rows), dpi=100)
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        squeeze=False,
+        figsize=(1.6 * n_cols, 1.6 * n_rows),
+        dpi=100)
     for ax in axes.flat:
         ax.axis('off')
     col = 0
@@ -98,24 +103,36 @@ def draw(panels, img: np.ndarray, names: List[str], patch: int,
         ax = axes[0, col]
         ax.imshow(img)
         for q, (r, c) in enumerate(cells):
-            ax.add_patch(Rectangle((c * patch, r * patch), patch, patch,
-                                   fill=False, lw=1.5, ec=colors[q % 10]))
+            ax.add_patch(
+                Rectangle((c * patch, r * patch),
+                          patch,
+                          patch,
+                          fill=False,
+                          lw=1.5,
+                          ec=colors[q % 10]))
         ax.set_title(name, fontsize=8)
         n_q = len(cells)
         for j, (layer, maps) in enumerate(zip(layers, rows_per_layer)):
             for r, m in enumerate(maps):
                 ax = axes[r, col + 1 + j]
-                heat = F.interpolate(m[None, None], size=img.shape[:2],
-                                     mode='bilinear', align_corners=False)
+                heat = F.interpolate(
+                    m[None, None],
+                    size=img.shape[:2],
+                    mode='bilinear',
+                    align_corners=False)
                 heat = heat[0, 0].numpy()
                 heat = (heat - heat.min()) / (np.ptp(heat) + 1e-12)
                 ax.imshow(img)
                 ax.imshow(heat, cmap='jet', alpha=0.5)
                 if r < n_q:
                     rr, cc = cells[r]
-                    ax.add_patch(Rectangle((cc * patch, rr * patch), patch,
-                                           patch, fill=False, lw=1,
-                                           ec=colors[r % 10]))
+                    ax.add_patch(
+                        Rectangle((cc * patch, rr * patch),
+                                  patch,
+                                  patch,
+                                  fill=False,
+                                  lw=1,
+                                  ec=colors[r % 10]))
                 label = f'query {r}' if r < n_q else f'proxy {r - n_q}'
                 ax.set_title(f'L{layer} {label}', fontsize=6)
         col += len(layers) + 1
@@ -124,11 +141,13 @@ def draw(panels, img: np.ndarray, names: List[str], patch: int,
     plt.close(fig)
 
 
-def visualize(checkpoints: Sequence[str], out_file: str,
-              image: Optional[str] = None, sample: str = 'astronaut',
+def visualize(checkpoints: Sequence[str],
+              out_file: str,
+              image: Optional[str] = None,
+              sample: str = 'astronaut',
               img_size: Optional[int] = None,
-              queries: Sequence[Tuple[float, float]] = ((0.35, 0.45),
-                                                        (0.75, 0.3)),
+              queries: Sequence[Tuple[float,
+                                      float]] = ((0.35, 0.45), (0.75, 0.3)),
               layers: Optional[Sequence[int]] = None,
               names: Optional[Sequence[str]] = None,
               subtract_proxy_mean: bool = False,

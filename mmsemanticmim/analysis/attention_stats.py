@@ -27,8 +27,8 @@ def patch_distances(hw: Sequence[int]) -> torch.Tensor:
     """(N, N) Euclidean distances, in patches, between the cells of an
     ``h x w`` grid in row-major order."""
     h, w = hw
-    rows, cols = torch.meshgrid(torch.arange(h), torch.arange(w),
-                                indexing='ij')
+    rows, cols = torch.meshgrid(
+        torch.arange(h), torch.arange(w), indexing='ij')
     coords = torch.stack((rows.flatten(), cols.flatten()), 1).float()
     return torch.cdist(coords, coords)
 
@@ -48,7 +48,8 @@ def _patch_rows(attn: torch.Tensor, num_prefix: int,
     return to_patches / mass.clamp_min(1e-12), 1 - mass.squeeze(-1)
 
 
-def attention_distance(attn: torch.Tensor, hw: Sequence[int],
+def attention_distance(attn: torch.Tensor,
+                       hw: Sequence[int],
                        num_prefix: int = 0) -> torch.Tensor:
     """Mean attention distance of the patch queries, in patches.
 
@@ -66,7 +67,8 @@ def attention_distance(attn: torch.Tensor, hw: Sequence[int],
     return (rows * dist).sum(-1).mean(-1)
 
 
-def attention_entropy(attn: torch.Tensor, hw: Sequence[int],
+def attention_entropy(attn: torch.Tensor,
+                      hw: Sequence[int],
                       num_prefix: int = 0) -> torch.Tensor:
     """Entropy (nats) of the patch queries' attention over the patches.
 

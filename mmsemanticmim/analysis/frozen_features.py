@@ -43,15 +43,16 @@ def load_frozen_encoder(checkpoint: str,
     return encoder.eval()
 
 
-def image_folder_batches(data_root: str,
-                         split: str,
-                         img_size: int,
-                         mean: Sequence[float],
-                         std: Sequence[float],
-                         batch_size: int = 256,
-                         max_per_class: Optional[int] = None,
-                         classes: Optional[Sequence[str]] = None
-                         ) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
+def image_folder_batches(
+    data_root: str,
+    split: str,
+    img_size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    batch_size: int = 256,
+    max_per_class: Optional[int] = None,
+    classes: Optional[Sequence[str]] = None
+) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
     """Normalised RGB images and labels of ``data_root/split``, in order.
 
     The folder is read by mmpretrain's ``CustomDataset`` (one sub-folder per
@@ -93,14 +94,17 @@ def image_folder_batches(data_root: str,
             if seen[label] <= max_per_class:
                 keep.append(i)
         dataset = Subset(dataset, keep)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False,
-                        collate_fn=default_collate)
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        collate_fn=default_collate)
     mean_t = torch.tensor(mean).view(1, 3, 1, 1)
     std_t = torch.tensor(std).view(1, 3, 1, 1)
     for batch in loader:
         img = batch['inputs'].float()[:, [2, 1, 0]]  # BGR -> RGB
-        labels = torch.stack(
-            [s.gt_label for s in batch['data_samples']]).flatten()
+        labels = torch.stack([s.gt_label
+                              for s in batch['data_samples']]).flatten()
         if remap is not None:
             labels = remap[labels]
         yield (img - mean_t) / std_t, labels
@@ -112,8 +116,8 @@ def class_folders(data_root: str, split: str) -> List[str]:
     if not osp.isdir(folder):
         raise FileNotFoundError(f'{folder} not found: a class folder has one '
                                 'sub-folder per class under each split')
-    return sorted(d for d in os.listdir(folder)
-                  if osp.isdir(osp.join(folder, d)))
+    return sorted(
+        d for d in os.listdir(folder) if osp.isdir(osp.join(folder, d)))
 
 
 @torch.no_grad()
@@ -134,17 +138,21 @@ def extract_features(encoder: torch.nn.Module,
     """
     encoder.eval()
     feats, labels = [], []
-    for img, label in image_folder_batches(data_root, split, img_size, mean,
-                                           std, batch_size, classes=classes):
+    for img, label in image_folder_batches(
+            data_root, split, img_size, mean, std, batch_size,
+            classes=classes):
         out = encoder(img)[-1]
-        feats.append(out.flatten(1) if out.dim() == 2 else
-                     out.flatten(2).mean(2))
+        feats.append(
+            out.flatten(1) if out.dim() == 2 else out.flatten(2).mean(2))
         labels.append(label)
     return torch.cat(feats), torch.cat(labels)
 
 
-def linear_probe_accuracy(train_feats, train_labels, test_feats,
-                          test_labels, seed: int = 0) -> float:
+def linear_probe_accuracy(train_feats,
+                          train_labels,
+                          test_feats,
+                          test_labels,
+                          seed: int = 0) -> float:
     """Top-1 accuracy (%) of multinomial logistic regression (L2, C=1)
     fitted on standardised frozen features (scikit-learn).
 
@@ -156,14 +164,16 @@ def linear_probe_accuracy(train_feats, train_labels, test_feats,
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     scaler = StandardScaler().fit(train_feats.numpy())
-    clf = LogisticRegression(max_iter=1000, C=1.0, solver='newton-cg',
-                             random_state=seed)
+    clf = LogisticRegression(
+        max_iter=1000, C=1.0, solver='newton-cg', random_state=seed)
     clf.fit(scaler.transform(train_feats.numpy()), train_labels.numpy())
     pred = clf.predict(scaler.transform(test_feats.numpy()))
     return float((pred == test_labels.numpy()).mean() * 100)
 
 
-def evaluate_frozen(train, test, k: int = 20,
+def evaluate_frozen(train,
+                    test,
+                    k: int = 20,
                     temperature: float = 0.07) -> Dict[str, float]:
     """k-NN and linear-probe accuracy from (features, labels) pairs."""
     return dict(
@@ -171,10 +181,14 @@ def evaluate_frozen(train, test, k: int = 20,
         linear=linear_probe_accuracy(*train, *test))
 
 
-def evaluate_class_folder(encoder: torch.nn.Module, data_root: str,
-                          img_size: int, mean: Sequence[float],
-                          std: Sequence[float], train_split: str = 'train',
-                          test_split: str = 'val', k: int = 20,
+def evaluate_class_folder(encoder: torch.nn.Module,
+                          data_root: str,
+                          img_size: int,
+                          mean: Sequence[float],
+                          std: Sequence[float],
+                          train_split: str = 'train',
+                          test_split: str = 'val',
+                          k: int = 20,
                           temperature: float = 0.07,
                           tsne: Optional[str] = None,
                           title: str = '') -> Dict[str, float]:
@@ -199,18 +213,22 @@ def evaluate_class_folder(encoder: torch.nn.Module, data_root: str,
         dict: ``knn`` and ``linear`` accuracy in percent.
     """
     classes = class_folders(data_root, train_split)
-    train = extract_features(encoder, data_root, train_split, img_size,
-                             mean, std, classes=classes)
-    test = extract_features(encoder, data_root, test_split, img_size, mean,
-                            std, classes=classes)
+    train = extract_features(
+        encoder, data_root, train_split, img_size, mean, std, classes=classes)
+    test = extract_features(
+        encoder, data_root, test_split, img_size, mean, std, classes=classes)
     result = evaluate_frozen(train, test, k=k, temperature=temperature)
     if tsne:
         tsne_plot(*test, tsne, title=title)
     return result
 
 
-def tsne_plot(feats: torch.Tensor, labels: torch.Tensor, out_file: str,
-              title: str = '', seed: int = 0, max_points: int = 1000) -> None:
+def tsne_plot(feats: torch.Tensor,
+              labels: torch.Tensor,
+              out_file: str,
+              title: str = '',
+              seed: int = 0,
+              max_points: int = 1000) -> None:
     """2-D t-SNE embedding of features coloured by class, saved as PNG."""
     import matplotlib
     matplotlib.use('Agg')
@@ -218,12 +236,15 @@ def tsne_plot(feats: torch.Tensor, labels: torch.Tensor, out_file: str,
     from sklearn.manifold import TSNE
     rng = np.random.RandomState(seed)
     idx = rng.permutation(len(labels))[:max_points]
-    emb = TSNE(n_components=2, init='pca', random_state=seed,
-               perplexity=min(30, len(idx) - 1)).fit_transform(
-                   feats[idx].numpy())
+    emb = TSNE(
+        n_components=2,
+        init='pca',
+        random_state=seed,
+        perplexity=min(30,
+                       len(idx) - 1)).fit_transform(feats[idx].numpy())
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
-    sc = ax.scatter(emb[:, 0], emb[:, 1], c=labels[idx].numpy(), s=6,
-                    cmap='tab10')
+    sc = ax.scatter(
+        emb[:, 0], emb[:, 1], c=labels[idx].numpy(), s=6, cmap='tab10')
     ax.legend(*sc.legend_elements(), fontsize=6, loc='best', markerscale=0.6)
     ax.set_xticks([]), ax.set_yticks([])
     ax.set_title(title, fontsize=9)

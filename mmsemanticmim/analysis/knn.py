@@ -48,10 +48,14 @@ def knn_predict(train_feats: torch.Tensor,
     return torch.cat(scores)
 
 
-def knn_accuracy(train_feats, train_labels, test_feats, test_labels,
-                 k: int = 20, temperature: float = 0.07) -> float:
+def knn_accuracy(train_feats,
+                 train_labels,
+                 test_feats,
+                 test_labels,
+                 k: int = 20,
+                 temperature: float = 0.07) -> float:
     """Top-1 accuracy (%) of :func:`knn_predict`."""
     num_classes = int(max(train_labels.max(), test_labels.max())) + 1
-    pred = knn_predict(train_feats, train_labels, test_feats, num_classes,
-                       k, temperature).argmax(1)
+    pred = knn_predict(train_feats, train_labels, test_feats, num_classes, k,
+                       temperature).argmax(1)
     return float((pred == test_labels).float().mean() * 100)

@@ -24,16 +24,16 @@ FEATURE_KINDS = ('patch', 'proxy', 'patch+proxy')
 
 @torch.no_grad()
 def extract_layer_features(
-        encoder: torch.nn.Module,
-        data_root: str,
-        split: str,
-        img_size: int,
-        mean: Sequence[float],
-        std: Sequence[float],
-        batch_size: int = 256,
-        max_per_class: Optional[int] = None,
-        device: str = 'cpu',
-        classes: Optional[Sequence[str]] = None
+    encoder: torch.nn.Module,
+    data_root: str,
+    split: str,
+    img_size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    batch_size: int = 256,
+    max_per_class: Optional[int] = None,
+    device: str = 'cpu',
+    classes: Optional[Sequence[str]] = None
 ) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
     """Per-layer patch-mean and proxy-mean features of an image folder.
 
@@ -76,8 +76,9 @@ def feature_of(feats: Dict[str, torch.Tensor], kind: str,
     """One layer's features of one kind (``FEATURE_KINDS``); the halves of
     ``patch+proxy`` are L2-normalised per image."""
     if kind == 'patch+proxy':
-        return torch.cat((F.normalize(feats['patch'][layer], dim=1),
-                          F.normalize(feats['proxy'][layer], dim=1)), 1)
+        return torch.cat(
+            (F.normalize(feats['patch'][layer],
+                         dim=1), F.normalize(feats['proxy'][layer], dim=1)), 1)
     return feats[kind][layer]
 
 
@@ -104,13 +105,15 @@ def probe_layers(train: Tuple[Dict[str, torch.Tensor], torch.Tensor],
         for kind in kinds:
             score = evaluate_frozen(
                 (feature_of(train[0], kind, row), train[1]),
-                (feature_of(test[0], kind, row), test[1]), k=k,
+                (feature_of(test[0], kind, row), test[1]),
+                k=k,
                 temperature=temperature)
             records.append(dict(layer=int(layer), feature=kind, **score))
     return records
 
 
-def best_record(records: List[dict], metric: str = 'linear',
+def best_record(records: List[dict],
+                metric: str = 'linear',
                 feature: Optional[str] = None) -> dict:
     """The record with the highest ``metric`` (first on ties), over one
     feature kind or all of them."""

@@ -15,8 +15,8 @@ IMAGENET_NORM = dict(mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD))
 def add_image_args(parser: argparse.ArgumentParser,
                    norm: dict = IMAGENET_NORM) -> None:
     """``--img-size``, ``--mean`` and ``--std`` (RGB, 0-255)."""
-    parser.add_argument('--img-size', type=int,
-                        help="input side (default: the checkpoint's)")
+    parser.add_argument(
+        '--img-size', type=int, help="input side (default: the checkpoint's)")
     parser.add_argument('--mean', type=float, nargs=3, default=norm['mean'])
     parser.add_argument('--std', type=float, nargs=3, default=norm['std'])
 
@@ -45,7 +45,10 @@ def integer_layers(ax) -> None:
     ax.grid(alpha=0.3)
 
 
-def write_report_files(out_dir: str, stem: str, table: str, record: object,
+def write_report_files(out_dir: str,
+                       stem: str,
+                       table: str,
+                       record: object,
                        draw: Callable[[Sequence], None],
                        title: str = '') -> str:
     """``table`` as STEM.md, ``record`` as STEM.json, and STEM.png drawn by

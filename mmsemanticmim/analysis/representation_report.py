@@ -9,23 +9,36 @@ from .layer_probes import (FEATURE_KINDS, best_record, extract_layer_features,
 from .report_files import integer_layers, write_report_files
 
 
-def layer_report(checkpoint: str, data_root: str, img_size: Optional[int],
-                 mean: Sequence[float], std: Sequence[float],
-                 train_split: str = 'train', test_split: str = 'val',
-                 max_per_class: Optional[int] = None, device: str = 'cpu',
-                 random_init: bool = False, seed: int = 0,
-                 tsne: Optional[str] = None, title: str = '') -> List[dict]:
+def layer_report(checkpoint: str,
+                 data_root: str,
+                 img_size: Optional[int],
+                 mean: Sequence[float],
+                 std: Sequence[float],
+                 train_split: str = 'train',
+                 test_split: str = 'val',
+                 max_per_class: Optional[int] = None,
+                 device: str = 'cpu',
+                 random_init: bool = False,
+                 seed: int = 0,
+                 tsne: Optional[str] = None,
+                 title: str = '') -> List[dict]:
     """The probe records of every layer of one checkpoint; ``tsne`` draws
     the test split's last-layer patch-mean features there."""
-    encoder = load_frozen_encoder(checkpoint, random_init, seed,
-                                  all_layers=True)
+    encoder = load_frozen_encoder(
+        checkpoint, random_init, seed, all_layers=True)
     size = img_size or encoder.img_size[0]
     classes = class_folders(data_root, train_split)  # labels of both splits
     split_feats = [
-        extract_layer_features(encoder, data_root, split, size, mean, std,
-                               max_per_class=max_per_class, device=device,
-                               classes=classes)
-        for split in (train_split, test_split)
+        extract_layer_features(
+            encoder,
+            data_root,
+            split,
+            size,
+            mean,
+            std,
+            max_per_class=max_per_class,
+            device=device,
+            classes=classes) for split in (train_split, test_split)
     ]
     if tsne:
         test_feats, test_labels = split_feats[1]
@@ -57,8 +70,10 @@ def markdown(results: Dict[str, List[dict]], caption: str = '') -> str:
     each checkpoint's best layer and feature."""
     heads = ' | '.join(f'{k} k-NN | {k} linear' for k in FEATURE_KINDS)
     lines = [caption, ''] if caption else []
-    lines += [f'| checkpoint | layer | {heads} |',
-              '|---|---' + '|---' * 2 * len(FEATURE_KINDS) + '|']
+    lines += [
+        f'| checkpoint | layer | {heads} |',
+        '|---|---' + '|---' * 2 * len(FEATURE_KINDS) + '|'
+    ]
     for name, records in results.items():
         for layer in sorted({r['layer'] for r in records}):
             rows = [r for r in records if r['layer'] == layer]
@@ -92,33 +107,48 @@ def draw(results: Dict[str, List[dict]], axes) -> None:
                               key=lambda r: r['layer'])
                 if rows:
                     ax.plot([r['layer'] for r in rows],
-                            [r[metric] for r in rows], styles[kind],
-                            marker='o', ms=3, color=colors[c % 10])
+                            [r[metric] for r in rows],
+                            styles[kind],
+                            marker='o',
+                            ms=3,
+                            color=colors[c % 10])
         ax.set_xlabel('layer')
         ax.set_ylabel(f"{'k-NN' if metric == 'knn' else 'linear probe'} "
                       'top-1 (%)')
         integer_layers(ax)
     # one legend entry per checkpoint (colour) and per feature (line style)
-    handles = [Line2D([], [], color=colors[c % 10], label=name)
-               for c, name in enumerate(results)]
-    handles += [Line2D([], [], color='grey', ls=styles[k], label=k)
-                for k in FEATURE_KINDS]
-    axes[1].legend(handles=handles, fontsize=7, loc='upper left',
-                   bbox_to_anchor=(1.02, 1))
+    handles = [
+        Line2D([], [], color=colors[c % 10], label=name)
+        for c, name in enumerate(results)
+    ]
+    handles += [
+        Line2D([], [], color='grey', ls=styles[k], label=k)
+        for k in FEATURE_KINDS
+    ]
+    axes[1].legend(
+        handles=handles,
+        fontsize=7,
+        loc='upper left',
+        bbox_to_anchor=(1.02, 1))
 
 
-def write_report(results: Dict[str, List[dict]], out_dir: str,
+def write_report(results: Dict[str, List[dict]],
+                 out_dir: str,
                  caption: str = '') -> str:
     """``representation.{md,json,png}`` in ``out_dir``; returns the table."""
-    record = {name: dict(records=records, **summary(records))
-              for name, records in results.items()}
+    record = {
+        name: dict(records=records, **summary(records))
+        for name, records in results.items()
+    }
     return write_report_files(out_dir, 'representation',
                               markdown(results, caption), record,
                               lambda axes: draw(results, axes), caption)
 
 
-def representation_report(checkpoints: Sequence[str], names: List[str],
-                          out_dir: str, random_init: bool = False,
+def representation_report(checkpoints: Sequence[str],
+                          names: List[str],
+                          out_dir: str,
+                          random_init: bool = False,
                           **probe) -> str:
     """:func:`layer_report` of every checkpoint (and, with
     ``random_init``, of the first one's architecture with random weights as
@@ -134,11 +164,13 @@ def representation_report(checkpoints: Sequence[str], names: List[str],
             ``img_size``, ``mean``, ``std``, ``train_split``,
             ``test_split``, ``max_per_class``, ``device``).
     """
-    results = {name: layer_report(ckpt, **probe)
-               for name, ckpt in zip(names, checkpoints)}
+    results = {
+        name: layer_report(ckpt, **probe)
+        for name, ckpt in zip(names, checkpoints)
+    }
     if random_init:
-        results['random init'] = layer_report(checkpoints[0],
-                                              random_init=True, **probe)
+        results['random init'] = layer_report(
+            checkpoints[0], random_init=True, **probe)
     train = probe.get('train_split', 'train')
     test = probe.get('test_split', 'val')
     return write_report(results, out_dir,

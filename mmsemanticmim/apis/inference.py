@@ -41,7 +41,8 @@ def _config_of(model: ConfigType) -> Config:
     return Config.fromfile(index[model]['Config'])
 
 
-def load_weights(model: torch.nn.Module, checkpoint: str,
+def load_weights(model: torch.nn.Module,
+                 checkpoint: str,
                  strict: bool = True) -> dict:
     """Load a checkpoint (file or URL) into ``model`` without running code
     from it (:func:`~mmsemanticmim.checkpoint.read_checkpoint`), strictly by
@@ -99,7 +100,8 @@ def init_model(config: ConfigType,
     return model
 
 
-def get_model(model: str, pretrained: Union[bool, str] = False,
+def get_model(model: str,
+              pretrained: Union[bool, str] = False,
               device: Union[str, torch.device] = 'cpu') -> torch.nn.Module:
     """A model of our index (or config file), with its published weights
     (``pretrained=True``) or a checkpoint file / URL (``pretrained=PATH``).
@@ -140,11 +142,12 @@ class SemanticMIMFeatureExtractor(FeatureExtractor):
         if not cfg.get('test_dataloader', None):
             h, w = self.model.backbone.img_size
             cfg = copy.deepcopy(cfg)
-            cfg.test_dataloader = dict(dataset=dict(pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='mmpretrain.Resize', scale=(w, h)),
-                dict(type='mmpretrain.PackInputs'),
-            ]))
+            cfg.test_dataloader = dict(
+                dataset=dict(pipeline=[
+                    dict(type='LoadImageFromFile'),
+                    dict(type='mmpretrain.Resize', scale=(w, h)),
+                    dict(type='mmpretrain.PackInputs'),
+                ]))
         return super()._init_pipeline(cfg)
 
     def forward(self, inputs: dict, **kwargs) -> List:
@@ -165,12 +168,12 @@ class SemanticMIMFeatureExtractor(FeatureExtractor):
         results = []
         for i in range(images.shape[0]):
             per_layer = [
-                dict(proxy=t[i, :Np],
-                     patch=t[i, Np:].transpose(0, 1).reshape(-1, h, w))
+                dict(
+                    proxy=t[i, :Np],
+                    patch=t[i, Np:].transpose(0, 1).reshape(-1, h, w))
                 for t in layers
             ]
-            results.append(per_layer[0] if len(per_layer) == 1 else
-                           per_layer)
+            results.append(per_layer[0] if len(per_layer) == 1 else per_layer)
         return results
 
 

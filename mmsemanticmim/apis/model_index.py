@@ -58,12 +58,11 @@ def register_model_index() -> None:
     _registered = True
 
 
-
 #: Config folders (under ``configs/``) the index covers, with their
 #: metafile's collections: (folder, collection of each name prefix).
 INDEXED_FOLDERS = {
-    'semanticmim': (('semanticmim-', 'SemanticMIM'),
-                    ('baseline-', 'SemanticMIM-Baseline')),
+    'semanticmim':
+    (('semanticmim-', 'SemanticMIM'), ('baseline-', 'SemanticMIM-Baseline')),
     'benchmarks/classification': (('', 'SemanticMIM-Classification'), ),
     'benchmarks/segmentation': (('', 'SemanticMIM-Segmentation'), ),
     'benchmarks/detection': (('', 'SemanticMIM-Detection'), ),
@@ -130,7 +129,9 @@ def model_figures(config: str, flops: bool = True) -> Dict[str, int]:
     try:
         with torch.no_grad():
             info = get_model_complexity_info(
-                model, inputs=(torch.zeros(1, 3, h, w), ), show_table=False,
+                model,
+                inputs=(torch.zeros(1, 3, h, w), ),
+                show_table=False,
                 show_arch=False)
     finally:
         logger.setLevel(level)
@@ -157,17 +158,21 @@ TRAINING_DATA = (
 
 #: What each collection is, for its ``Metadata``.
 COLLECTIONS = {
-    'SemanticMIM': dict(
+    'SemanticMIM':
+    dict(
         Architecture=['ViT', 'PROXY tokens'],
         **{'Training Techniques': ['AdamW', 'Masked Image Modeling']}),
-    'SemanticMIM-Baseline': dict(
+    'SemanticMIM-Baseline':
+    dict(
         Architecture=['ViT'],
         **{'Training Techniques': ['AdamW', 'Masked Image Modeling']}),
-    'SemanticMIM-Classification': dict(
-        Architecture=['ViT'], **{'Training Techniques': ['AdamW']}),
-    'SemanticMIM-Segmentation': dict(
+    'SemanticMIM-Classification':
+    dict(Architecture=['ViT'], **{'Training Techniques': ['AdamW']}),
+    'SemanticMIM-Segmentation':
+    dict(
         Architecture=['ViT', 'UperNet'], **{'Training Techniques': ['AdamW']}),
-    'SemanticMIM-Detection': dict(
+    'SemanticMIM-Detection':
+    dict(
         Architecture=['ViT', 'Mask R-CNN', 'SimpleFPN'],
         **{'Training Techniques': ['AdamW']}),
 }
@@ -182,7 +187,9 @@ def _training_data(name: str) -> str:
                      f'training set ({[k for k, _ in TRAINING_DATA]})')
 
 
-def metafile_entry(config: str, root: str, collection: str,
+def metafile_entry(config: str,
+                   root: str,
+                   collection: str,
                    flops: bool = True) -> dict:
     """One ``Models`` entry of a metafile, figures computed from the
     built model (:func:`model_figures`)."""
@@ -219,11 +226,9 @@ def build_metafile(folder: str, root: str, flops: bool = True) -> dict:
     import glob
     prefixes = INDEXED_FOLDERS[folder]
     models, used = [], []
-    for config in sorted(glob.glob(osp.join(root, 'configs', folder,
-                                            '*.py'))):
+    for config in sorted(glob.glob(osp.join(root, 'configs', folder, '*.py'))):
         name = osp.basename(config)
-        collection = next((c for p, c in prefixes if name.startswith(p)),
-                          None)
+        collection = next((c for p, c in prefixes if name.startswith(p)), None)
         if collection is None:
             raise ValueError(f'{config}: its name starts with none of '
                              f'{[p for p, _ in prefixes]}')
@@ -232,7 +237,11 @@ def build_metafile(folder: str, root: str, flops: bool = True) -> dict:
         models.append(metafile_entry(config, root, collection, flops))
     readme = f'configs/{folder}/README.md'
     collections = [
-        dict(Name=c, Metadata=dict(COLLECTIONS[c]), Paper=dict(PAPER),
-             README=readme, Code=dict(CODE)) for c in used
+        dict(
+            Name=c,
+            Metadata=dict(COLLECTIONS[c]),
+            Paper=dict(PAPER),
+            README=readme,
+            Code=dict(CODE)) for c in used
     ]
     return dict(Collections=collections, Models=models)

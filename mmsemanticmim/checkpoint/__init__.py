@@ -23,8 +23,8 @@ from .writing import extract_encoder, publish_checkpoint
 
 __all__ = [
     'read_checkpoint', 'trust_checkpoint', 'register_checkpoint_loaders',
-    'UnsafeCheckpointError', 'CorruptCheckpointError', 'META_KEY',
-    'ARCH_KEYS', 'EncoderMeta', 'HeadCountUnknownError', 'EncoderCheckpoint',
+    'UnsafeCheckpointError', 'CorruptCheckpointError', 'META_KEY', 'ARCH_KEYS',
+    'EncoderMeta', 'HeadCountUnknownError', 'EncoderCheckpoint',
     'load_encoder_checkpoint', 'extract_encoder', 'publish_checkpoint',
     'ReferenceFormatError', 'convert_reference_checkpoint',
     'write_timm_checkpoint', 'convert_timm_checkpoint', 'export_encoder_onnx',

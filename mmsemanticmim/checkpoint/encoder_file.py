@@ -4,10 +4,10 @@ from typing import Dict, Optional
 
 import torch
 
-from .encoder_meta import EncoderMeta, guess_prefix, recorded_meta, strip_prefix
+from .encoder_meta import (EncoderMeta, guess_prefix, recorded_meta,
+                           strip_prefix)
 from .reading import read_checkpoint
 from .reference import CONVERTER_HINT, is_reference_state
-
 
 #: Linear classifiers on the pooled encoder feature, as mmpretrain names
 #: them (VisionTransformerClsHead, LinearClsHead).
@@ -42,7 +42,8 @@ class EncoderCheckpoint:
 _GUESS = object()
 
 
-def load_encoder_checkpoint(path: str, prefix=_GUESS,
+def load_encoder_checkpoint(path: str,
+                            prefix=_GUESS,
                             mmap: bool = False) -> EncoderCheckpoint:
     """Read the SemanticMIM encoder held by any of our checkpoints, once.
 
@@ -81,22 +82,30 @@ def load_encoder_checkpoint(path: str, prefix=_GUESS,
     try:
         meta = EncoderMeta.from_checkpoint(ckpt, encoder)
     except (KeyError, ValueError):
-        raise ValueError(_no_encoder_message(path, state, encoder, prefix,
-                                             guessed)) from None
+        raise ValueError(
+            _no_encoder_message(path, state, encoder, prefix,
+                                guessed)) from None
     head = None
     for p in CLASSIFIER_PREFIXES:
         if p + 'weight' in state:
             head = dict(weight=state[p + 'weight'], bias=state[p + 'bias'])
-    return EncoderCheckpoint(path=path, state=encoder, meta=meta,
-                             prefix=prefix, head=head, full_state=state,
-                             recorded=recorded_meta(ckpt))
+    return EncoderCheckpoint(
+        path=path,
+        state=encoder,
+        meta=meta,
+        prefix=prefix,
+        head=head,
+        full_state=state,
+        recorded=recorded_meta(ckpt))
 
 
 #: What an encoder's state holds (without prefix), by the key that shows it.
-ENCODER_PARTS = {'proxy_tokens': 'proxy_tokens',
-                 'pos_embed': 'pos_embed',
-                 'patch_embed': 'patch_embed.projection.weight',
-                 'layers': 'layers.0.'}
+ENCODER_PARTS = {
+    'proxy_tokens': 'proxy_tokens',
+    'pos_embed': 'pos_embed',
+    'patch_embed': 'patch_embed.projection.weight',
+    'layers': 'layers.0.'
+}
 
 
 def _no_encoder_message(path: str, state: dict, encoder: dict, prefix,
@@ -104,10 +113,12 @@ def _no_encoder_message(path: str, state: dict, encoder: dict, prefix,
     """Why ``path`` holds no SemanticMIM encoder: which parts are missing
     under the prefix in use, and the converter where the file is a plain
     ViT (timm's, or mmpretrain's MAE / BEiT without [PROXY] tokens)."""
-    missing = [name for name, key in ENCODER_PARTS.items()
-               if not any(k == key or k.startswith(key) for k in encoder)]
-    where = ('with or without the \'backbone.\' prefix' if guessed else
-             f'under prefix {prefix!r}')
+    missing = [
+        name for name, key in ENCODER_PARTS.items()
+        if not any(k == key or k.startswith(key) for k in encoder)
+    ]
+    where = ('with or without the \'backbone.\' prefix'
+             if guessed else f'under prefix {prefix!r}')
     message = (f'{path} holds no SemanticMIM encoder {where}: it has no '
                f'{" / ".join(missing)}.')
     if any(k.endswith('blocks.0.attn.qkv.weight') for k in state):

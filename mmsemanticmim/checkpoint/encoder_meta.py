@@ -4,14 +4,12 @@ from typing import Dict, List, Optional
 
 import torch
 
-
 #: Key under ``checkpoint['meta']`` written by ``BackboneMetaHook`` and by
 #: ``tools/model_converters/extract_backbone.py``.
 META_KEY = 'semanticmim_backbone'
 
 #: The keys of an encoder's ``arch`` (a dict of the backbone's setting).
 ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
-
 
 #: Every architecture field of the meta, and the config key that sets it.
 META_CONFIG_KEYS = {
@@ -24,7 +22,6 @@ META_CONFIG_KEYS = {
     'feedforward_channels': 'model.backbone.arch',
     'patch_size': 'model.backbone.patch_size',
 }
-
 
 
 class HeadCountUnknownError(ValueError):
@@ -83,8 +80,9 @@ class EncoderMeta:
             layer_type='beit' if 'layers.0.attn.q_bias' in state else 'vit',
             layer_scale='layers.0.gamma_1' in state,
             embed_dims=int(state['pos_embed'].shape[-1]),
-            num_layers=1 + max(int(k.split('.')[1]) for k in state
-                               if k.startswith('layers.')),
+            num_layers=1 + max(
+                int(k.split('.')[1])
+                for k in state if k.startswith('layers.')),
             feedforward_channels=int(
                 state['layers.0.ffn.layers.0.0.weight'].shape[0]),
             patch_size=patch_size,
@@ -108,8 +106,9 @@ class EncoderMeta:
         """Whether the head count is recorded (else it is unknown)."""
         return self.num_heads is not None
 
-    def set_num_heads(self, num_heads: int, source: str = 'the checkpoint'
-                      ) -> None:
+    def set_num_heads(self,
+                      num_heads: int,
+                      source: str = 'the checkpoint') -> None:
         """Give the head count a file does not record (or confirm the one
         it does).
 
@@ -228,8 +227,10 @@ def strip_prefix(state: Dict[str, torch.Tensor],
     if not prefix:
         return dict(state)
     prefix = prefix if prefix.endswith('.') else prefix + '.'
-    return {k[len(prefix):]: v for k, v in state.items()
-            if k.startswith(prefix)}
+    return {
+        k[len(prefix):]: v
+        for k, v in state.items() if k.startswith(prefix)
+    }
 
 
 def guess_prefix(state: Dict[str, torch.Tensor]) -> Optional[str]:

@@ -5,12 +5,12 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from mmsemanticmim.registry import MODELS
 from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
                                               written_atomically)
 from mmsemanticmim.utils.torch_features import (default_onnx_opset,
                                                 export_onnx,
                                                 onnx_export_is_dynamo)
-from mmsemanticmim.registry import MODELS
 from .encoder_file import load_encoder_checkpoint
 
 
@@ -25,7 +25,9 @@ class _Export(torch.nn.Module):
         return self.encoder(x)[-1]
 
 
-def build_export_encoder(ckpt: str, img_size=None, out_type: str = 'featmap',
+def build_export_encoder(ckpt: str,
+                         img_size=None,
+                         out_type: str = 'featmap',
                          num_heads: Optional[int] = None) -> torch.nn.Module:
     """The downstream encoder of ``ckpt`` in eval mode, loaded strictly
     (``num_heads`` for a file that does not record it)."""
@@ -44,8 +46,11 @@ def build_export_encoder(ckpt: str, img_size=None, out_type: str = 'featmap',
     return encoder.eval()
 
 
-def export_encoder_onnx(ckpt: str, out: str, img_size=None,
-                        dynamic_size: bool = False, out_type: str = 'featmap',
+def export_encoder_onnx(ckpt: str,
+                        out: str,
+                        img_size=None,
+                        dynamic_size: bool = False,
+                        out_type: str = 'featmap',
                         opset: Optional[int] = None,
                         num_heads: Optional[int] = None) -> torch.nn.Module:
     """Write ``out``; returns the PyTorch encoder it was made from."""
@@ -72,9 +77,15 @@ def export_encoder_onnx(ckpt: str, out: str, img_size=None,
         elif out_type == 'raw':
             dims_out[1] = 'tokens'
     with torch.no_grad(), written_atomically(out) as tmp:
-        export_onnx(model, x, tmp, dims, dims_out,
-                    default_onnx_opset() if opset is None else opset,
-                    input_name='images', output_name='features')
+        export_onnx(
+            model,
+            x,
+            tmp,
+            dims,
+            dims_out,
+            default_onnx_opset() if opset is None else opset,
+            input_name='images',
+            output_name='features')
     return encoder
 
 

@@ -51,9 +51,10 @@ def _trust_advice(name: Optional[str]) -> str:
     if _trust_flag is not None:
         return (f'pass `{_trust_flag} {target}` to the tool (or add the path '
                 f'to the {TRUST_ENV} environment variable)')
-    return (f'call `mmsemanticmim.checkpoint.trust_checkpoint({target!r})` before '
-            f'loading, or add the path to the {TRUST_ENV} environment '
-            'variable')
+    return (
+        f'call `mmsemanticmim.checkpoint.trust_checkpoint({target!r})` before '
+        f'loading, or add the path to the {TRUST_ENV} environment '
+        'variable')
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
@@ -89,7 +90,8 @@ def _starts_as_pickle(path: str) -> bool:
 
 
 def trust_checkpoint(path: str) -> None:
-    """Allow ``path`` to be loaded with full unpickling (``weights_only=False``).
+    """Allow ``path`` to be loaded with full unpickling
+    (``weights_only=False``).
 
     Only for files whose origin the user trusts: unpickling can run code.
     The path travels through :data:`TRUST_ENV`, so launcher child processes
@@ -115,7 +117,8 @@ def _mmap_supported() -> bool:
     return 'mmap' in inspect.signature(torch.serialization.load).parameters
 
 
-def read_checkpoint(f: Any, map_location: Any = 'cpu',
+def read_checkpoint(f: Any,
+                    map_location: Any = 'cpu',
                     mmap: bool = False) -> Any:
     """Read a checkpoint file: the one place this package unpickles one.
 
@@ -163,10 +166,10 @@ def read_checkpoint(f: Any, map_location: Any = 'cpu',
                 not _starts_as_pickle(name):
             size = osp.getsize(name)
             raise CorruptCheckpointError(
-                f'Cannot read checkpoint {name} ({size} bytes): it is '
-                + ('empty' if size == 0 else 'truncated (e.g. by a crash '
-                   'while saving) or not a file written by torch.save')
-                + f'. Use another checkpoint. Details: {type(e).__name__}: '
+                f'Cannot read checkpoint {name} ({size} bytes): it is ' +
+                ('empty' if size == 0 else 'truncated (e.g. by a crash '
+                 'while saving) or not a file written by torch.save') +
+                f'. Use another checkpoint. Details: {type(e).__name__}: '
                 f'{e}') from None
         if not isinstance(e, pickle.UnpicklingError):
             raise
@@ -188,7 +191,6 @@ def _load_local(filename: str, map_location: Any = None) -> Any:
 
 #: URL schemes :func:`read_checkpoint` downloads.
 URL_PREFIXES = ('http://', 'https://')
-
 
 #: OpenMMLab's release names, ``NAME_YYYYMMDD-<hex>.ext`` (what
 #: ``publish_model.py`` writes): the hex digits start the file's SHA-256,
@@ -223,7 +225,8 @@ def download_path(url: str, model_dir: Optional[str] = None) -> str:
     return osp.join(model_dir, key, osp.basename(urlparse(url).path))
 
 
-def _download(url: str, model_dir: Optional[str] = None,
+def _download(url: str,
+              model_dir: Optional[str] = None,
               progress: Optional[bool] = None) -> str:
     """The local copy of ``url``, downloaded once by rank 0 while the
     others wait (the cache must be shared by the nodes, as for mmengine's
@@ -246,14 +249,15 @@ def _download(url: str, model_dir: Optional[str] = None,
             os.makedirs(osp.dirname(path), exist_ok=True)
             # torch.hub writes a temporary file and renames it into place,
             # and raises naming both hashes when the prefix does not match
-            torch.hub.download_url_to_file(url, path, hash_prefix=prefix,
-                                           progress=progress)
+            torch.hub.download_url_to_file(
+                url, path, hash_prefix=prefix, progress=progress)
     if world_size > 1:
         torch.distributed.barrier()
     return path
 
 
-def _load_url(url: str, map_location: Any = None,
+def _load_url(url: str,
+              map_location: Any = None,
               model_dir: Optional[str] = None,
               progress: Optional[bool] = None) -> Any:
     """mmengine's http(s) scheme, through :func:`read_checkpoint`."""
@@ -271,7 +275,7 @@ def register_checkpoint_loaders() -> None:
     Python objects) is refused unless trusted (:func:`trust_checkpoint`).
     """
     from mmengine.runner.checkpoint import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_local,
-                                     force=True)
-    CheckpointLoader.register_scheme(prefixes=URL_PREFIXES,
-                                     loader=_load_url, force=True)
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_load_local, force=True)
+    CheckpointLoader.register_scheme(
+        prefixes=URL_PREFIXES, loader=_load_url, force=True)

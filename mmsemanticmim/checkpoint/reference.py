@@ -41,8 +41,8 @@ class ReferenceFormatError(ValueError):
 
 def is_reference_state(state: Dict[str, object]) -> bool:
     """Whether ``state`` is laid out as the authors' code saves it."""
-    return any(_REFERENCE_KEY.match(k) for k in state) and any(
-        k.endswith('cls_token') for k in state)
+    return any(_REFERENCE_KEY.match(k)
+               for k in state) and any(k.endswith('cls_token') for k in state)
 
 
 #: What a loading tool says when it meets such a file.
@@ -67,9 +67,8 @@ def _fuse_attention(state: Dict[str, torch.Tensor], prefix: str,
             [state[f'{attn}q.{kind}'], state[f'{attn}kv.{kind}']])
 
 
-def convert_reference_state(
-        state: Dict[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor],
-                                                 dict]:
+def convert_reference_state(state: Dict[str, torch.Tensor]
+                            ) -> Tuple[Dict[str, torch.Tensor], dict]:
     """The authors' pre-training state dict in this package's names.
 
     Args:
@@ -114,12 +113,13 @@ def convert_reference_state(
         target = prefix.replace('backbone.extra_layers.', 'neck.layers.')
         fused_layer: Dict[str, torch.Tensor] = {}
         _fuse_attention(state, prefix, fused_layer)
-        out.update({k.replace(prefix, target): v
-                    for k, v in fused_layer.items()})
+        out.update({
+            k.replace(prefix, target): v
+            for k, v in fused_layer.items()
+        })
     info = dict(
         target='beit' if 'head.cls_head.weight' in state else 'maskfeat',
-        bottleneck=any(k.startswith('backbone.extra_layers.')
-                       for k in state),
+        bottleneck=any(k.startswith('backbone.extra_layers.') for k in state),
         num_proxy_tokens=int(state['backbone.cls_token'].shape[1]))
     return out, info
 
@@ -165,7 +165,8 @@ def reference_encoder_meta(converted: Dict[str, torch.Tensor],
     return meta
 
 
-def convert_reference_checkpoint(src: str, dst: str,
+def convert_reference_checkpoint(src: str,
+                                 dst: str,
                                  backbone_only: bool = False,
                                  num_heads: Optional[int] = None) -> dict:
     """Write the authors' checkpoint ``src`` to ``dst`` in our layout.
@@ -197,8 +198,10 @@ def convert_reference_checkpoint(src: str, dst: str,
         raise ReferenceFormatError(f'{src}: {e}. Nothing written.') from None
     arch = reference_arch((ckpt.get('meta') or {}).get('cfg'))
     if num_heads is not None:
-        arch = dict(arch or {}, num_heads=num_heads,
-                    embed_dims=int(converted['backbone.pos_embed'].shape[-1]))
+        arch = dict(
+            arch or {},
+            num_heads=num_heads,
+            embed_dims=int(converted['backbone.pos_embed'].shape[-1]))
     try:
         meta = reference_encoder_meta(converted, arch)
     except ReferenceFormatError as e:
@@ -206,9 +209,14 @@ def convert_reference_checkpoint(src: str, dst: str,
     if backbone_only:
         converted = strip_prefix(converted, 'backbone.')
         converted.pop('mask_token', None)
-    out = dict(meta={META_KEY: meta.to_dict(), 'source': src,
-                     'converted_from': 'yyk-wew/SemanticMIM', **info},
-               state_dict=converted)
+    out = dict(
+        meta={
+            META_KEY: meta.to_dict(),
+            'source': src,
+            'converted_from': 'yyk-wew/SemanticMIM',
+            **info
+        },
+        state_dict=converted)
     with written_atomically(dst) as tmp:
         torch.save(out, tmp)
     config = {

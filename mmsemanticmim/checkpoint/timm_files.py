@@ -9,15 +9,16 @@ from typing import Optional
 import torch
 from mmengine.logging import print_log
 
+from mmsemanticmim.utils.image_norm import (IMAGENET_MEAN_UNIT,
+                                            IMAGENET_STD_UNIT)
 from mmsemanticmim.utils.output_files import (existing,
                                               refuse_overwriting_input,
                                               written_atomically)
 from .encoder_file import load_encoder_checkpoint
 from .encoder_meta import META_KEY
 from .reading import read_checkpoint
-from mmsemanticmim.utils.image_norm import IMAGENET_MEAN_UNIT, IMAGENET_STD_UNIT
-from .timm_interop import (TIMM_MODEL_NAME,
-                           encoder_to_timm, pretrained_cfg, timm_to_encoder)
+from .timm_interop import (TIMM_MODEL_NAME, encoder_to_timm, pretrained_cfg,
+                           timm_to_encoder)
 
 
 def json_path(weights: str) -> str:
@@ -46,9 +47,12 @@ def is_timm_folder_target(dst: str) -> bool:
                      'or a name ending in .safetensors')
 
 
-def write_timm_checkpoint(src: str, dst: str, img_size=None,
+def write_timm_checkpoint(src: str,
+                          dst: str,
+                          img_size=None,
                           drop_pooling_norm=False,
-                          mean=IMAGENET_MEAN_UNIT, std=IMAGENET_STD_UNIT,
+                          mean=IMAGENET_MEAN_UNIT,
+                          std=IMAGENET_STD_UNIT,
                           num_heads: Optional[int] = None) -> dict:
     """Write the encoder of ``src`` for timm; returns the config written.
 
@@ -86,8 +90,12 @@ def write_timm_checkpoint(src: str, dst: str, img_size=None,
     if img_size is not None and len(img_size) == 1:
         img_size = [img_size[0]] * 2
     tstate, args = encoder_to_timm(
-        ckpt.state, ckpt.meta, img_size=img_size,
-        drop_pooling_norm=drop_pooling_norm, head=ckpt.head, source=src)
+        ckpt.state,
+        ckpt.meta,
+        img_size=img_size,
+        drop_pooling_norm=drop_pooling_norm,
+        head=ckpt.head,
+        source=src)
     if folder:
         cfg = dict(
             architecture=TIMM_MODEL_NAME,
@@ -153,7 +161,8 @@ def read_timm(path: str):
     return state, cfg
 
 
-def convert_timm_checkpoint(src: str, dst: str,
+def convert_timm_checkpoint(src: str,
+                            dst: str,
                             layer_type: Optional[str] = None,
                             num_heads: Optional[int] = None) -> dict:
     """Write the timm ViT ``src`` (a weights file or timm's folder) as our
@@ -161,22 +170,32 @@ def convert_timm_checkpoint(src: str, dst: str,
 
     ``num_heads`` is needed where ``src`` has no config that says it.
     """
-    refuse_overwriting_input(
-        [dst], [src, existing(osp.splitext(src)[0] + '.json')])
+    refuse_overwriting_input([dst],
+                             [src,
+                              existing(osp.splitext(src)[0] + '.json')])
     state, cfg = read_timm(src)
     cfg = cfg or {}
     ours = cfg.get(META_KEY)
     args = dict(cfg.get('model_args') or {})
     layer_type = layer_type or (ours or {}).get('layer_type')
     enc, meta, head = timm_to_encoder(
-        state, args or None, layer_type=layer_type, num_heads=num_heads,
+        state,
+        args or None,
+        layer_type=layer_type,
+        num_heads=num_heads,
         source=src)
     meta = meta.to_dict()
     if head is not None:
-        print_log(f"{src}: the classifier ({head['weight'].shape[0]} "
-                  'classes) is not part of the encoder and is left out.',
-                  logger='current')
+        print_log(
+            f"{src}: the classifier ({head['weight'].shape[0]} "
+            'classes) is not part of the encoder and is left out.',
+            logger='current')
     with written_atomically(dst) as tmp:
-        torch.save(dict(meta={META_KEY: meta, 'source': osp.basename(src)},
-                        state_dict=enc), tmp)
+        torch.save(
+            dict(
+                meta={
+                    META_KEY: meta,
+                    'source': osp.basename(src)
+                },
+                state_dict=enc), tmp)
     return meta

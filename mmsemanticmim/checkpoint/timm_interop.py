@@ -18,8 +18,8 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 from mmpretrain.models.utils import resize_pos_embed
 
-from mmsemanticmim.utils.image_norm import IMAGENET_MEAN_UNIT, IMAGENET_STD_UNIT
-
+from mmsemanticmim.utils.image_norm import (IMAGENET_MEAN_UNIT,
+                                            IMAGENET_STD_UNIT)
 from .encoder_meta import EncoderMeta
 
 #: timm entry point named in the exported arguments; every architecture
@@ -123,8 +123,8 @@ def encoder_to_timm(
                               f"patch size {meta.patch_size}.")
     new_grid = [s // meta.patch_size for s in size]
     if new_grid != grid:
-        state['pos_embed'] = resize_pos_embed(
-            state['pos_embed'], grid, new_grid, 'bicubic', Np)
+        state['pos_embed'] = resize_pos_embed(state['pos_embed'], grid,
+                                              new_grid, 'bicubic', Np)
 
     out = {}
     for ours, theirs in _STEM_KEYS:
@@ -172,7 +172,8 @@ def encoder_to_timm(
     return {k: v.contiguous() for k, v in out.items()}, args
 
 
-def pretrained_cfg(args: dict, mean: Sequence[float] = IMAGENET_MEAN_UNIT,
+def pretrained_cfg(args: dict,
+                   mean: Sequence[float] = IMAGENET_MEAN_UNIT,
                    std: Sequence[float] = IMAGENET_STD_UNIT) -> dict:
     """The ``pretrained_cfg_overlay`` (without ``file``) that makes timm load
     the converted weights strictly and preprocess as our configs do."""
@@ -221,10 +222,12 @@ def timm_to_encoder(
     """
     t = dict(tstate)
     args = dict(args or {})
-    unsupported = [k for k in t if k.startswith(
-        ('norm_pre.', 'attn_pool.', 'patch_embed.norm.')) or
-        '.q_norm.' in k or '.k_norm.' in k or '.attn.norm.' in k or
-        '.mlp.norm.' in k or 'fc1_g' in k or 'fc1_x' in k]
+    unsupported = [
+        k for k in t
+        if k.startswith(('norm_pre.', 'attn_pool.', 'patch_embed.norm.'))
+        or '.q_norm.' in k or '.k_norm.' in k or '.attn.norm.' in k
+        or '.mlp.norm.' in k or 'fc1_g' in k or 'fc1_x' in k
+    ]
     if unsupported:
         raise ConversionError(
             f'{source}: {unsupported[:4]} (pre-norm, qk-norm, attention '

@@ -25,8 +25,8 @@ def to_weights_only(obj: Any) -> Any:
         return {
             _BUFFER_TAG: True,
             'log_history': torch.from_numpy(np.asarray(log, dtype=np.float64)),
-            'count_history': torch.from_numpy(np.asarray(count,
-                                                         dtype=np.int64)),
+            'count_history':
+            torch.from_numpy(np.asarray(count, dtype=np.int64)),
             'max_length': int(obj.max_length),
         }
     if isinstance(obj, np.ndarray):

@@ -50,8 +50,10 @@ def checkpoints_in(work_dir: str) -> List[str]:
     """The resumable checkpoints of ``work_dir`` (``epoch_N.pth``,
     ``iter_N.pth``), newest first by the epoch / iteration in their name
     (not by modification time, which a copy changes)."""
-    files = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
-             if RESUMABLE.match(osp.basename(p))]
+    files = [
+        p for p in glob.glob(osp.join(work_dir, '*.pth'))
+        if RESUMABLE.match(osp.basename(p))
+    ]
     return sorted(files, key=checkpoint_step, reverse=True)
 
 
@@ -113,10 +115,10 @@ def latest_checkpoint(work_dir: str,
     raise ForeignCheckpointError(
         f'{record} names {path}, outside the work dir {work_dir} (a copied '
         'or moved work dir?); resuming from it would continue that run. '
-        f'To resume from it anyway, name it: --resume {path}. '
-        + (f'To resume from this work dir\'s own newest checkpoint: --resume '
-           f'{own}.' if own else f'{work_dir} holds no readable checkpoint '
-           'of its own.'))
+        f'To resume from it anyway, name it: --resume {path}. ' +
+        (f'To resume from this work dir\'s own newest checkpoint: --resume '
+         f'{own}.' if own else f'{work_dir} holds no readable checkpoint '
+         'of its own.'))
 
 
 def resumable_checkpoint(work_dir: str,
@@ -143,15 +145,21 @@ def prune_checkpoints(folder: str, filename_tmpl: str, keep: int,
         match = pattern.match(name)
         if match and int(match.group(1)) <= up_to:
             steps.append(int(match.group(1)))
-    doomed = [osp.join(folder, filename_tmpl.format(s))
-              for s in sorted(steps, reverse=True)[keep:]]
+    doomed = [
+        osp.join(folder, filename_tmpl.format(s))
+        for s in sorted(steps, reverse=True)[keep:]
+    ]
     for path in doomed:
         remove_path(path)
     return doomed
 
 
+#: How mmengine revises checkpoint keys by default (DDP's ``module.``).
+REVISE_KEYS = ((r'^module\.', ''), )
+
+
 def state_dict_of(checkpoint: dict,
-                  revise_keys=((r'^module\.', ''), )) -> Dict[str, object]:
+                  revise_keys=REVISE_KEYS) -> Dict[str, object]:
     """The model weights of a loaded checkpoint, keys revised as mmengine
     revises them (with torch's module versions, ``_metadata``, kept)."""
     state = checkpoint.get('state_dict', checkpoint)
@@ -159,8 +167,10 @@ def state_dict_of(checkpoint: dict,
     for pattern, repl in revise_keys:
         state = {re.sub(pattern, repl, k): v for k, v in state.items()}
         if metadata is not None:
-            metadata = {re.sub(pattern, repl, k): v
-                        for k, v in metadata.items()}
+            metadata = {
+                re.sub(pattern, repl, k): v
+                for k, v in metadata.items()
+            }
     if metadata is not None:
         state = collections.OrderedDict(state)
         state._metadata = collections.OrderedDict(metadata)
@@ -215,8 +225,7 @@ def describe_misfit(path: str, checkpoint: dict, model: torch.nn.Module,
                      f'{list(want)}')
     lines += ['  ' + f for f in encoder_mismatches(checkpoint, model)]
     saved = (checkpoint.get('meta') or {}).get(META_KEY)
-    if saved and hasattr(getattr(model, 'backbone', None),
-                         'checkpoint_meta'):
+    if saved and hasattr(getattr(model, 'backbone', None), 'checkpoint_meta'):
         lines.append(f'  checkpoint encoder: {saved}')
     own_top = {k.split('.')[0] for k in model.state_dict()}
     ckpt_top = {k.split('.')[0] for k in state_dict_of(checkpoint)}
@@ -263,7 +272,9 @@ class CheckpointSaveError(OSError):
     """A checkpoint that could not be written (disk full, no permission)."""
 
 
-def explain_failed_save(error: OSError, path: str, model: torch.nn.Module,
+def explain_failed_save(error: OSError,
+                        path: str,
+                        model: torch.nn.Module,
                         optim_wrapper=None) -> CheckpointSaveError:
     """The error to raise when writing ``path`` failed with ``error``: it
     names the file, the bytes the checkpoint needs (its tensors: model and

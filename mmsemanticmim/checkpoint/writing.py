@@ -57,7 +57,10 @@ def extract_encoder(src: str, dst: str) -> EncoderMeta:
             'and the reconstruction side). Nothing written.')
     backbone.pop('mask_token')
     out = dict(
-        meta={META_KEY: meta.to_dict(), 'source': osp.basename(src)},
+        meta={
+            META_KEY: meta.to_dict(),
+            'source': osp.basename(src)
+        },
         state_dict=backbone)
     with written_atomically(dst) as tmp:
         torch.save(out, tmp)
@@ -69,8 +72,11 @@ def extract_encoder(src: str, dst: str) -> EncoderMeta:
 PUBLISHED_KEYS = ('state_dict', 'meta')
 
 
-def publish_checkpoint(src: str, out_stem: str, date: Optional[str] = None,
-                       ) -> str:
+def publish_checkpoint(
+    src: str,
+    out_stem: str,
+    date: Optional[str] = None,
+) -> str:
     """Write the weights-only release file of a checkpoint, named as
     OpenMMLab (and torch.hub) do: ``{out_stem}_{YYYYMMDD}-{sha256[:8]}.pth``.
 
@@ -93,8 +99,8 @@ def publish_checkpoint(src: str, out_stem: str, date: Optional[str] = None,
         raise ValueError(f'{src} holds no state_dict: not a checkpoint of '
                          'a model')
     published = {k: ckpt[k] for k in PUBLISHED_KEYS if k in ckpt}
-    date = date or datetime.datetime.now(datetime.timezone.utc).strftime(
-        '%Y%m%d')
+    date = date or datetime.datetime.now(
+        datetime.timezone.utc).strftime('%Y%m%d')
     if not re.fullmatch(r'\d{8}', date):
         raise ValueError(f'date must be YYYYMMDD, got {date!r}')
     # written to memory first: a file's archive records are named after

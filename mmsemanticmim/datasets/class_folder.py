@@ -54,8 +54,8 @@ def broken_links(folder: str, extensions: Sequence[str]) -> List[str]:
     return sorted(broken)
 
 
-def write_class_folder(out_dir: str,
-                       splits: Dict[str, Tuple[np.ndarray, np.ndarray]],
+def write_class_folder(out_dir: str, splits: Dict[str, Tuple[np.ndarray,
+                                                             np.ndarray]],
                        class_names: Sequence[str], name: str,
                        source: str) -> Dict[str, int]:
     """Write uint8 images as PNG files, one sub-folder per class.
@@ -96,8 +96,14 @@ def write_class_folder(out_dir: str,
                 raise OSError(f'could not write {path}')
         counts[split] = len(images)
     with open(osp.join(out_dir, META_FILE), 'w') as f:
-        json.dump(dict(name=name, source=source, classes=list(class_names),
-                       images=counts), f, indent=1)
+        json.dump(
+            dict(
+                name=name,
+                source=source,
+                classes=list(class_names),
+                images=counts),
+            f,
+            indent=1)
     return counts
 
 
@@ -123,11 +129,11 @@ def describe_class_folder(root: str,
             raise FileNotFoundError(
                 f'{folder} not found: a class folder has one sub-folder '
                 'per class under each split')
-        names = sorted(d for d in os.listdir(folder)
-                       if osp.isdir(osp.join(folder, d)))
+        names = sorted(
+            d for d in os.listdir(folder) if osp.isdir(osp.join(folder, d)))
         classes[split] = len(names)
-        images[split] = sum(count_images(osp.join(folder, d), extensions)
-                            for d in names)
+        images[split] = sum(
+            count_images(osp.join(folder, d), extensions) for d in names)
     name = meta.get('name') or osp.basename(osp.normpath(root))
     sizes = ' / '.join(f'{images[s]:,} {s}' for s in splits)
     if len(set(classes.values())) == 1:
@@ -135,6 +141,10 @@ def describe_class_folder(root: str,
     else:
         cls_text = ' / '.join(f'{classes[s]} {s}' for s in splits) + \
             ' classes'
-    return dict(name=name, source=meta.get('source', ''), images=images,
-                classes=classes, caption=f'{name} ({sizes} images, '
-                f'{cls_text})')
+    return dict(
+        name=name,
+        source=meta.get('source', ''),
+        images=images,
+        classes=classes,
+        caption=f'{name} ({sizes} images, '
+        f'{cls_text})')

@@ -63,9 +63,9 @@ def _has_files(folder: str, suffixes) -> bool:
 
 def _fail(split: str, ds: dict, what: str, layout: str, **kw) -> None:
     raise DataRootError(
-        f'{split}.dataset ({ds.get("type")}): {what}. Expected '
-        + LAYOUTS[layout].format(**kw)
-        + f'. Set {split}.dataset.data_root (now {ds.get("data_root")!r}).')
+        f'{split}.dataset ({ds.get("type")}): {what}. Expected ' +
+        LAYOUTS[layout].format(**kw) +
+        f'. Set {split}.dataset.data_root (now {ds.get("data_root")!r}).')
 
 
 def check_data_roots(cfg, splits=SPLITS) -> None:
@@ -92,24 +92,32 @@ def check_data_roots(cfg, splits=SPLITS) -> None:
         prefix = raw_prefix if isinstance(raw_prefix, dict) else {}
         ann = ds.get('ann_file', None) or ''
         if root and not osp.isdir(root):
-            what = ('is a file, not a folder' if osp.exists(root) else
-                    'does not exist')
-            _fail(split, ds, f'data_root {root} {what}', 'folder'
-                  if kind not in ('CocoDataset', ) else 'coco',
-                  root=root, prefix=raw_prefix, ann=ann, img='')
+            what = ('is a file, not a folder'
+                    if osp.exists(root) else 'does not exist')
+            _fail(
+                split,
+                ds,
+                f'data_root {root} {what}',
+                'folder' if kind not in ('CocoDataset', ) else 'coco',
+                root=root,
+                prefix=raw_prefix,
+                ann=ann,
+                img='')
         if 'seg_map_path' in prefix:  # mmseg's BaseSegDataset family
             img = _join(root, prefix.get('img_path', ''))
             seg = _join(root, prefix['seg_map_path'])
-            kw = dict(root=root, img=prefix.get('img_path', ''),
-                      seg=prefix['seg_map_path'],
-                      img_suffix=ds.get('img_suffix', '.jpg'),
-                      seg_suffix=ds.get('seg_map_suffix', '.png'))
+            kw = dict(
+                root=root,
+                img=prefix.get('img_path', ''),
+                seg=prefix['seg_map_path'],
+                img_suffix=ds.get('img_suffix', '.jpg'),
+                seg_suffix=ds.get('seg_map_suffix', '.png'))
             if not _has_files(img, IMAGE_SUFFIXES):
                 _fail(split, ds, f'no images in {img}', 'seg', **kw)
             if not _has_files(seg, IMAGE_SUFFIXES):
                 _fail(split, ds, f'no label maps in {seg}', 'seg', **kw)
-        elif kind.endswith('CocoDataset') or (
-                ann.endswith('.json') and 'img' in prefix):
+        elif kind.endswith('CocoDataset') or (ann.endswith('.json')
+                                              and 'img' in prefix):
             ann_path = _join(root, ann)
             img = _join(root, prefix.get('img', ''))
             kw = dict(root=root, ann=ann_path, img=prefix.get('img', ''))
@@ -124,8 +132,13 @@ def check_data_roots(cfg, splits=SPLITS) -> None:
             folder = _join(root, sub)
             if ann:
                 if not osp.isfile(_join(root, ann)):
-                    _fail(split, ds, f'ann_file {_join(root, ann)} not '
-                          'found', 'folder', root=root, prefix=sub)
+                    _fail(
+                        split,
+                        ds, f'ann_file {_join(root, ann)} not '
+                        'found',
+                        'folder',
+                        root=root,
+                        prefix=sub)
             else:
                 _check_class_folder(split, ds, root, sub, folder)
 
@@ -135,36 +148,56 @@ def _check_class_folder(split: str, ds: dict, root: str, sub: str,
     """A folder data set without ``ann_file``: mmpretrain takes every
     sub-folder as a class and loads only its extensions; say so before it
     fails with "Found 0 files in subfolders"."""
-    from .class_folder import (broken_links, count_images,
-                               loadable_extensions)
+    from .class_folder import broken_links, count_images, loadable_extensions
     extensions = loadable_extensions(ds)
     subfolders = [d for d in sorted(os.listdir(folder))
                   if osp.isdir(osp.join(folder, d))] if osp.isdir(folder) \
         else []
-    loadable = sum(count_images(osp.join(folder, d), extensions)
-                   for d in subfolders)
+    loadable = sum(
+        count_images(osp.join(folder, d), extensions) for d in subfolders)
     if loadable:
-        broken = [link for d in subfolders
-                  for link in broken_links(osp.join(folder, d), extensions)]
+        broken = [
+            link for d in subfolders
+            for link in broken_links(osp.join(folder, d), extensions)
+        ]
         if broken:
-            _fail(split, ds, f'{len(broken)} image links under {folder} '
-                  f'point to nothing (first: {broken[:3]}); mmpretrain '
-                  'would skip them without a word. Repair or remove them',
-                  'folder', root=root, prefix=sub)
+            _fail(
+                split,
+                ds, f'{len(broken)} image links under {folder} '
+                f'point to nothing (first: {broken[:3]}); mmpretrain '
+                'would skip them without a word. Repair or remove them',
+                'folder',
+                root=root,
+                prefix=sub)
         return
-    flat = [f for f in (os.listdir(folder) if osp.isdir(folder) else [])
-            if osp.isfile(osp.join(folder, f))
-            and f.lower().endswith(IMAGE_SUFFIXES)]
+    flat = [
+        f for f in (os.listdir(folder) if osp.isdir(folder) else []) if
+        osp.isfile(osp.join(folder, f)) and f.lower().endswith(IMAGE_SUFFIXES)
+    ]
     if flat and not subfolders:
-        _fail(split, ds, f'{folder} holds {len(flat)} images but no class '
-              'sub-folders (mmpretrain reads one sub-folder per class). '
-              'Move them into class folders, or write an ann_file listing '
-              'them', 'folder', root=root, prefix=sub)
+        _fail(
+            split,
+            ds, f'{folder} holds {len(flat)} images but no class '
+            'sub-folders (mmpretrain reads one sub-folder per class). '
+            'Move them into class folders, or write an ann_file listing '
+            'them',
+            'folder',
+            root=root,
+            prefix=sub)
     other = count_images(folder, IMAGE_SUFFIXES) if osp.isdir(folder) else 0
     if other:
-        _fail(split, ds, f'the images under {folder} have none of the '
-              f'extensions the data set loads ({", ".join(extensions)}): '
-              f'set {split}.dataset.extensions to include theirs',
-              'folder', root=root, prefix=sub)
-    _fail(split, ds, f'no images under {folder}', 'folder', root=root,
-          prefix=sub)
+        _fail(
+            split,
+            ds, f'the images under {folder} have none of the '
+            f'extensions the data set loads ({", ".join(extensions)}): '
+            f'set {split}.dataset.extensions to include theirs',
+            'folder',
+            root=root,
+            prefix=sub)
+    _fail(
+        split,
+        ds,
+        f'no images under {folder}',
+        'folder',
+        root=root,
+        prefix=sub)

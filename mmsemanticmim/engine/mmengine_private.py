@@ -67,8 +67,8 @@ class CPUCapableFSDPStrategy(FSDPStrategy):
 
     def _wrap_model(self, model):
         if not torch.cuda.is_available():
-            self.model_wrapper = dict(self.model_wrapper or dict(
-                type='MMFullyShardedDataParallel'))
+            self.model_wrapper = dict(
+                self.model_wrapper or dict(type='MMFullyShardedDataParallel'))
             self.model_wrapper.setdefault('device_id', 'cpu')
         return super()._wrap_model(model)
 
@@ -89,9 +89,10 @@ def skip_records_when(visualizer, tolerate: Callable[[str, Callable],
     """Wrap the visualizer's record writers (:data:`VISUALIZER_RECORDS`) of
     this one instance with ``tolerate(what, write)``."""
     for method in VISUALIZER_RECORDS:
-        setattr(visualizer, method,
-                tolerate(f"the visualizer's {method[4:]}",
-                         getattr(visualizer, method)))
+        setattr(
+            visualizer, method,
+            tolerate(f"the visualizer's {method[4:]}",
+                     getattr(visualizer, method)))
 
 
 def warn_instead(errors: tuple) -> Callable[[str, Callable], Callable]:
@@ -107,7 +108,12 @@ def warn_instead(errors: tuple) -> Callable[[str, Callable], Callable]:
             except OSError as error:
                 if error.errno not in errors:
                     raise
-                print_log(f'Could not write {what}: {error}; going on '
-                          'without it.', logger='current', level=30)
+                print_log(
+                    f'Could not write {what}: {error}; going on '
+                    'without it.',
+                    logger='current',
+                    level=30)
+
         return tolerant
+
     return tolerate

@@ -91,12 +91,13 @@ class WorkDirLock:
         self._beat: Optional[threading.Thread] = None
 
     def _record(self) -> dict:
-        return dict(host=socket.gethostname(), pid=os.getpid(),
-                    process_start=_process_start(os.getpid()),
-                    job=os.environ.get(JOB_ID),
-                    started=time.strftime('%Y-%m-%d %H:%M:%S %Z'),
-                    command=' '.join([osp.basename(sys.argv[0])] +
-                                     sys.argv[1:])[:300])
+        return dict(
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            process_start=_process_start(os.getpid()),
+            job=os.environ.get(JOB_ID),
+            started=time.strftime('%Y-%m-%d %H:%M:%S %Z'),
+            command=' '.join([osp.basename(sys.argv[0])] + sys.argv[1:])[:300])
 
     def _read(self) -> Optional[dict]:
         try:
@@ -152,16 +153,18 @@ class WorkDirLock:
                         f'another machine), the lock is taken over once its '
                         f'heartbeat is {STALE_AFTER_S:.0f} s old, or delete '
                         f'{self.path}.') from None
-                print_log(f'Taking over the lock of a finished run '
-                          f'({describe(holder)}): {reason}.',
-                          logger='current', level=30)
+                print_log(
+                    f'Taking over the lock of a finished run '
+                    f'({describe(holder)}): {reason}.',
+                    logger='current',
+                    level=30)
                 self._remove_if(holder)
                 continue
             finally:
                 os.remove(mine)
             self.held = True
-            self._beat = threading.Thread(target=self._heartbeat,
-                                          name='work-dir-lock', daemon=True)
+            self._beat = threading.Thread(
+                target=self._heartbeat, name='work-dir-lock', daemon=True)
             self._beat.start()
             return
         raise WorkDirBusyError(f'Could not take {self.path}: other runs keep '

@@ -54,8 +54,8 @@ def _mmpretrain_multimodal_switch() -> None:
     pkg = importlib.util.find_spec('mmpretrain')
     if pkg is None or not pkg.submodule_search_locations:
         return
-    path = osp.join(list(pkg.submodule_search_locations)[0], 'utils',
-                    'dependency.py')
+    path = osp.join(
+        list(pkg.submodule_search_locations)[0], 'utils', 'dependency.py')
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -10,12 +10,13 @@ import ast
 from typing import Optional
 
 
-def literal_setting(text: Optional[str], key: str,
+def literal_setting(text: Optional[str],
+                    key: str,
                     inside: Optional[str] = None):
     """The literal value of the first ``key = ...`` assignment, ``key=...``
-    keyword or ``'key':`` dict entry in ``text``, looked for within the first ``inside=...``
-    value when given; None when absent, not literal, or ``text`` does not
-    parse."""
+    keyword or ``'key':`` dict entry in ``text``, looked for within the
+    first ``inside=...`` value when given; None when absent, not literal,
+    or ``text`` does not parse."""
     if not text:
         return None
     try:

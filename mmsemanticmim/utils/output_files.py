@@ -25,8 +25,8 @@ def refuse_overwriting_input(outputs, inputs) -> None:
         for src in inputs:
             if src is not None and _same_file(out, src):
                 raise ValueError(
-                    f'output {out} is the input {src}'
-                    + ('' if out == src else ' (the same file)') +
+                    f'output {out} is the input {src}' +
+                    ('' if out == src else ' (the same file)') +
                     ': writing it would replace the input. Choose another '
                     'output path. Nothing written.')
 

@@ -39,7 +39,8 @@ def fused_adamw_supported(device_type: str) -> bool:
         return False
 
 
-def grad_scaler(device_type: str, sharded: bool = False,
+def grad_scaler(device_type: str,
+                sharded: bool = False,
                 **kwargs) -> torch.cuda.amp.GradScaler:
     """A loss scaler for ``device_type``: ``torch.amp.GradScaler`` where
     torch has the device-generic one (>= 2.3), else the CUDA one (which,
@@ -67,9 +68,9 @@ def onnx_export_is_dynamo() -> bool:
 
 
 def export_onnx(model: torch.nn.Module, x: torch.Tensor, out: str,
-                dynamic: Dict[int, Tuple[str, int, int]],
-                dynamic_out: Dict[int, str], opset: int, input_name: str,
-                output_name: str) -> None:
+                dynamic: Dict[int, Tuple[str, int,
+                                         int]], dynamic_out: Dict[int, str],
+                opset: int, input_name: str, output_name: str) -> None:
     """Write ``model(x)`` to the ONNX file ``out``.
 
     Args:
@@ -89,14 +90,25 @@ def export_onnx(model: torch.nn.Module, x: torch.Tensor, out: str,
             dim = torch.export.Dim(name, min=1, max=count)
             dims[axis] = dim * multiple if multiple > 1 else dim
         torch.onnx.export(
-            model, (x, ), out, dynamic_shapes=(dims, ), opset_version=opset,
-            external_data=False, dynamo=True, **names)
+            model, (x, ),
+            out,
+            dynamic_shapes=(dims, ),
+            opset_version=opset,
+            external_data=False,
+            dynamo=True,
+            **names)
     else:
         torch.onnx.export(
-            model, (x, ), out, opset_version=opset,
+            model, (x, ),
+            out,
+            opset_version=opset,
             dynamic_axes={
-                input_name: {a: n for a, (n, _, _) in dynamic.items()},
-                output_name: dynamic_out},
+                input_name: {
+                    a: n
+                    for a, (n, _, _) in dynamic.items()
+                },
+                output_name: dynamic_out
+            },
             **names)
 
 
@@ -135,9 +147,10 @@ def autocast_enabled(device_type: str) -> bool:
         return torch.is_autocast_enabled()
 
 
-def _sdpa_without_cpu_flash(q: torch.Tensor, k: torch.Tensor,
-                            v: torch.Tensor, dropout_p: float = 0.
-                            ) -> torch.Tensor:
+def _sdpa_without_cpu_flash(q: torch.Tensor,
+                            k: torch.Tensor,
+                            v: torch.Tensor,
+                            dropout_p: float = 0.) -> torch.Tensor:
     """SDPA that avoids the CPU flash kernel for bf16 training.
 
     torch 2.1's CPU flash-attention backward corrupts memory in bf16
@@ -152,8 +165,7 @@ def _sdpa_without_cpu_flash(q: torch.Tensor, k: torch.Tensor,
         with torch.backends.cuda.sdp_kernel(
                 enable_flash=False, enable_math=True,
                 enable_mem_efficient=False):
-            return F.scaled_dot_product_attention(q, k, v,
-                                                  dropout_p=dropout_p)
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
     return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
 
 

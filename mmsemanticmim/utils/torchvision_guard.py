@@ -13,8 +13,9 @@ Two ways in: ``import mmsemanticmim`` calls :func:`guard`; and the venv our
 install makes, only where torchvision's compiled part does not load there,
 runs :func:`install_import_hook` at start-up (a ``.pth`` line that loads
 this file by path, as module ``_mmsemanticmim_torchvision_guard`` in
-``sys.modules``: the schemas live as long as the module that defined them), so ``import timm`` or ``import torchvision`` work
-without our package. This module imports nothing heavy at load: torch is
+``sys.modules``: the schemas live as long as the module that defined
+them), so ``import timm`` or ``import torchvision`` work without our
+package. This module imports nothing heavy at load: torch is
 imported when torchvision is.
 """
 import glob
@@ -51,7 +52,8 @@ def guard() -> None:
     except (AttributeError, RuntimeError):
         pass
     lib = torch.library.Library('torchvision', 'DEF')
-    lib.define('nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
+    lib.define(
+        'nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
     lib.define(
         'qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor')
     _lib = lib

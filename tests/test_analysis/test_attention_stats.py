@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from mmsemanticmim.analysis import (attention_distance, attention_entropy,
-                                      attention_statistics, patch_distances,
-                                      proxy_attention_share)
+                                    attention_statistics, patch_distances,
+                                    proxy_attention_share)
 
 
 def _with_prefix(patch_attn: torch.Tensor, num_prefix: int,
@@ -92,8 +92,8 @@ def test_statistics_of_an_encoder_match_its_maps(pretrain_checkpoint):
     """Per layer and head, from the maps the visualisation draws; the head
     averages are taken of the per-head figures."""
     from mmsemanticmim.models import SemanticMIMViT
-    enc = SemanticMIMViT.from_checkpoint(pretrain_checkpoint,
-                                         out_type='raw').eval()
+    enc = SemanticMIMViT.from_checkpoint(
+        pretrain_checkpoint, out_type='raw').eval()
     torch.manual_seed(0)
     x = torch.randn(5, 3, 32, 32)
     stats = attention_statistics(enc, x, batch_size=2)

@@ -29,12 +29,12 @@ def test_shuffled_labels_give_about_chance():
 def test_votes_are_temperature_weighted():
     train = torch.tensor([[1., 0.], [0.8, 0.6], [0.7, 0.71]])
     labels = torch.tensor([0, 1, 1])
-    votes = knn_predict(train, labels, torch.tensor([[1., 0.]]), 2, k=3,
-                        temperature=0.01)
+    votes = knn_predict(
+        train, labels, torch.tensor([[1., 0.]]), 2, k=3, temperature=0.01)
     # the nearest neighbour dominates at a low temperature
     assert votes.argmax(1).item() == 0
-    votes = knn_predict(train, labels, torch.tensor([[1., 0.]]), 2, k=3,
-                        temperature=100.)
+    votes = knn_predict(
+        train, labels, torch.tensor([[1., 0.]]), 2, k=3, temperature=100.)
     # at a high temperature the two class-1 neighbours outvote it
     assert votes.argmax(1).item() == 1
 

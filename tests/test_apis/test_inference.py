@@ -13,12 +13,15 @@ from mmsemanticmim.apis import (SemanticMIMFeatureExtractor, extract_features,
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BENCH = osp.join(REPO, 'configs', 'benchmarks')
-SEG_TOY = osp.join(BENCH, 'segmentation', 'upernet_vit-tiny-p4_semanticmim-'
-                   'maskfeat-pre_1xb2-2k_toy-ade20k-64x64.py')
-DET_TOY = osp.join(BENCH, 'detection', 'mask-rcnn_vit-tiny-p4_semanticmim-'
-                   'maskfeat-pre_simplefpn-1xb2-2e_toy-coco.py')
-CLS_TOY = osp.join(BENCH, 'classification', 'vit-tiny-p4_semanticmim-'
-                   'maskfeat-pre_1xb8-coslr-2e_toy.py')
+SEG_TOY = osp.join(
+    BENCH, 'segmentation', 'upernet_vit-tiny-p4_semanticmim-'
+    'maskfeat-pre_1xb2-2k_toy-ade20k-64x64.py')
+DET_TOY = osp.join(
+    BENCH, 'detection', 'mask-rcnn_vit-tiny-p4_semanticmim-'
+    'maskfeat-pre_simplefpn-1xb2-2e_toy-coco.py')
+CLS_TOY = osp.join(
+    BENCH, 'classification', 'vit-tiny-p4_semanticmim-'
+    'maskfeat-pre_1xb8-coslr-2e_toy.py')
 TINY = 'semanticmim-maskfeat_vit-tiny-p4_1xb64-coslr-10e_mnist-demo'
 
 
@@ -55,10 +58,14 @@ def test_toy_downstream_configs_build_with_and_without_weights(
     assert type(model).__name__ == family
     assert type(model.backbone).__name__ == 'SemanticMIMViT'
     path = str(elsewhere / 'weights.pth')
-    state = {k: torch.randn_like(v) for k, v in model.state_dict().items()
-             if v.is_floating_point()}
-    state.update({k: v for k, v in model.state_dict().items()
-                  if not v.is_floating_point()})
+    state = {
+        k: torch.randn_like(v)
+        for k, v in model.state_dict().items() if v.is_floating_point()
+    }
+    state.update({
+        k: v
+        for k, v in model.state_dict().items() if not v.is_floating_point()
+    })
     torch.save(dict(state_dict=state, meta=dict()), path)
     loaded = init_model(config, path)
     key = 'backbone.proxy_tokens'
@@ -82,10 +89,11 @@ def test_mmseg_init_model_and_inferencer(elsewhere):
     assert type(model.backbone).__name__ == 'SemanticMIMViT'
     path = _weights_of(model, str(elsewhere / 'seg.pth'))
     again = mmseg_init_model(SEG_TOY, path, device='cpu')
-    assert torch.equal(again.backbone.proxy_tokens, model.backbone.proxy_tokens)
+    assert torch.equal(again.backbone.proxy_tokens,
+                       model.backbone.proxy_tokens)
     for weights in (None, path):
-        inferencer = MMSegInferencer(model=SEG_TOY, weights=weights,
-                                     device='cpu')
+        inferencer = MMSegInferencer(
+            model=SEG_TOY, weights=weights, device='cpu')
         result = inferencer(_image(elsewhere, 64), return_datasamples=True)
         assert result.pred_sem_seg.data.shape[-2:] == (64, 64)
 
@@ -95,8 +103,8 @@ def test_mmdet_inferencer(elsewhere):
     model = init_model(DET_TOY)
     path = _weights_of(model, str(elsewhere / 'det.pth'))
     for weights in (None, path):
-        inferencer = DetInferencer(model=DET_TOY, weights=weights,
-                                   device='cpu')
+        inferencer = DetInferencer(
+            model=DET_TOY, weights=weights, device='cpu')
         result = inferencer(_image(elsewhere, 64), return_datasamples=True)
         assert len(result['predictions']) == 1
     assert torch.equal(inferencer.model.backbone.proxy_tokens,
@@ -122,8 +130,8 @@ def test_stock_mmseg_pretrained_key_loads_the_encoder(pretrain_checkpoint):
     assert torch.equal(model.backbone.proxy_tokens,
                        saved['backbone.proxy_tokens'])
     # both ways at once is ambiguous: refused, naming the fix
-    cfg.model.backbone.init_cfg = dict(type='Pretrained',
-                                       checkpoint=pretrain_checkpoint)
+    cfg.model.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=pretrain_checkpoint)
     with DefaultScope.overwrite_default_scope('mmseg'):
         with pytest.raises(ValueError, match='model.pretrained=None'):
             MODELS.build(copy.deepcopy(cfg.model))
@@ -131,14 +139,15 @@ def test_stock_mmseg_pretrained_key_loads_the_encoder(pretrain_checkpoint):
 
 def test_pretrained_without_checkpoint_names_the_fix():
     model = init_model(CLS_TOY)  # (mmseg's init_model drops init_cfg)
-    with pytest.raises(ValueError, match='model.backbone.init_cfg.checkpoint=PATH'):
+    with pytest.raises(
+            ValueError, match='model.backbone.init_cfg.checkpoint=PATH'):
         model.backbone.init_weights()
 
 
 def test_features_of_image_files(pretrain_checkpoint, tmp_path):
     image = _image(tmp_path)
-    feats = extract_features(TINY, [image, image],
-                             checkpoint=pretrain_checkpoint)
+    feats = extract_features(
+        TINY, [image, image], checkpoint=pretrain_checkpoint)
     assert len(feats) == 2
     assert feats[0]['proxy'].shape == (4, 96)
     assert feats[0]['patch'].shape == (96, 8, 8)  # 32 px / patch 4
@@ -151,9 +160,11 @@ def test_features_of_image_files(pretrain_checkpoint, tmp_path):
     # mmpretrain's own extractor on that model, given a test pipeline (a
     # pre-training config has none): the same proxy tokens
     from mmpretrain.apis import FeatureExtractor
-    model._config.test_dataloader = dict(dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
-        dict(type='mmpretrain.Resize', scale=(32, 32)),
-        dict(type='mmpretrain.PackInputs')]))
+    model._config.test_dataloader = dict(
+        dataset=dict(pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='mmpretrain.Resize', scale=(32, 32)),
+            dict(type='mmpretrain.PackInputs')
+        ]))
     tokens = FeatureExtractor(model)(image)[0][0]  # (Np + N, D)
     assert torch.allclose(tokens[:4], feats[0]['proxy'], atol=1e-5)

@@ -20,8 +20,8 @@ def _written(folder):
 def test_every_config_is_indexed_and_every_indexed_path_exists():
     with open(osp.join(REPO, 'model-index.yml')) as f:
         imports = yaml.safe_load(f)['Import']
-    assert sorted(imports) == sorted(
-        f'configs/{folder}/metafile.yml' for folder in INDEXED_FOLDERS)
+    assert sorted(imports) == sorted(f'configs/{folder}/metafile.yml'
+                                     for folder in INDEXED_FOLDERS)
     for folder in INDEXED_FOLDERS:
         meta = _written(folder)
         configs = {
@@ -34,7 +34,9 @@ def test_every_config_is_indexed_and_every_indexed_path_exists():
             assert model['Name'] == osp.splitext(
                 osp.basename(model['Config']))[0]
             assert model['In Collection'] in {
-                c['Name'] for c in meta['Collections']}
+                c['Name']
+                for c in meta['Collections']
+            }
         for collection in meta['Collections']:
             assert osp.isfile(osp.join(REPO, collection['README']))
             assert collection['Paper']['URL'].endswith('2406.10673')
@@ -71,11 +73,13 @@ CHEAP = [
 @pytest.mark.parametrize('config', CHEAP)
 def test_recorded_flops_equal_the_built_model(config):
     folder, name = osp.split(config)
-    recorded = next(m for m in _written(folder)['Models']
-                    if m['Name'] == name)['Metadata']
+    recorded = next(
+        m for m in _written(folder)['Models'] if m['Name'] == name)['Metadata']
     figures = model_figures(osp.join(REPO, 'configs', config + '.py'))
-    assert figures == {'Parameters': recorded['Parameters'],
-                       'FLOPs': recorded['FLOPs']}
+    assert figures == {
+        'Parameters': recorded['Parameters'],
+        'FLOPs': recorded['FLOPs']
+    }
 
 
 def test_mmpretrain_lists_and_builds_our_models():
@@ -83,15 +87,17 @@ def test_mmpretrain_lists_and_builds_our_models():
     from mmengine.analysis import get_model_complexity_info
     names = mmpretrain.list_models()
     ours = load_model_index()
-    pretrain = [n for n in ours if 'benchmarks/classification' in
-                ours[n]['Config'] or '/semanticmim/' in ours[n]['Config']]
+    pretrain = [
+        n for n in ours if 'benchmarks/classification' in ours[n]['Config']
+        or '/semanticmim/' in ours[n]['Config']
+    ]
     assert set(pretrain) <= set(names)
     name = 'semanticmim-maskfeat_vit-tiny-p4_1xb64-coslr-10e_mnist-demo'
     model = mmpretrain.get_model(name)  # under the mmpretrain scope
     assert type(model).__name__ == 'SemanticMIM'
     model.forward = model.extract_feat
-    flops = get_model_complexity_info(model, (3, 32, 32), show_table=False,
-                                      show_arch=False)['flops']
+    flops = get_model_complexity_info(
+        model, (3, 32, 32), show_table=False, show_arch=False)['flops']
     recorded = ours[name]['Metadata']['FLOPs']
     assert flops == recorded
 

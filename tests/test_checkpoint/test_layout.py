@@ -15,8 +15,8 @@ PACKAGE = osp.join(REPO, 'mmsemanticmim')
 
 
 def _modules(folder: str):
-    return sorted(glob.glob(osp.join(PACKAGE, folder, '**', '*.py'),
-                            recursive=True))
+    return sorted(
+        glob.glob(osp.join(PACKAGE, folder, '**', '*.py'), recursive=True))
 
 
 def _imports(path: str):
@@ -25,8 +25,9 @@ def _imports(path: str):
     inside = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            inside.update(id(n) for n in ast.walk(node)
-                          if isinstance(n, (ast.Import, ast.ImportFrom)))
+            inside.update(
+                id(n) for n in ast.walk(node)
+                if isinstance(n, (ast.Import, ast.ImportFrom)))
     package = osp.relpath(osp.dirname(path), REPO).replace(osp.sep, '.')
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -66,25 +67,27 @@ def test_each_checkpoint_module_imports_first(module):
     """Imported first in a fresh interpreter (the package's own import
     order cannot hide a cycle)."""
     run = subprocess.run([sys.executable, '-c', f'import {module}'],
-                         capture_output=True, text=True, cwd=REPO)
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO)
     assert run.returncode == 0, run.stderr[-2000:]
 
 
 def test_checkpoint_code_lives_in_one_package():
     """No module outside ``mmsemanticmim/checkpoint`` reads, writes or
     converts checkpoint files on its own (they all call this package)."""
-    moved = ['utils/checkpoint_file.py', 'engine/checkpoints.py',
-             'models/backbones/checkpoint_meta.py',
-             'models/reference_checkpoint.py',
-             'models/backbones/timm_interop.py',
-             'models/backbones/timm_files.py',
-             'models/backbones/onnx_export.py']
+    moved = [
+        'utils/checkpoint_file.py', 'engine/checkpoints.py',
+        'models/backbones/checkpoint_meta.py',
+        'models/reference_checkpoint.py', 'models/backbones/timm_interop.py',
+        'models/backbones/timm_files.py', 'models/backbones/onnx_export.py'
+    ]
     assert not [m for m in moved if osp.exists(osp.join(PACKAGE, m))]
     for path in glob.glob(osp.join(PACKAGE, '**', '*.py'), recursive=True):
         if f'{osp.sep}checkpoint{osp.sep}' in path:
             continue
-        code = ''.join(line.split('#')[0] for line in open(path)
-                       if '``' not in line)
+        code = ''.join(
+            line.split('#')[0] for line in open(path) if '``' not in line)
         for call in ('torch.load(', 'torch.save(', 'def to_weights_only',
                      'def from_weights_only'):
             assert call not in code, (path, call)

@@ -10,17 +10,19 @@ import threading
 import pytest
 import torch
 
-from helpers import REPO, run_tool
 from mmsemanticmim.checkpoint import publish_checkpoint, read_checkpoint
 from mmsemanticmim.checkpoint.reading import download_path
+from helpers import REPO, run_tool
 
 
 def _training_checkpoint(path):
     model = torch.nn.Linear(3, 2)
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(semanticmim_backbone=dict(num_proxy_tokens=4)),
-                    optimizer=dict(state={}, param_groups=[]),
-                    message_hub=dict(log_scalars={})), path)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(semanticmim_backbone=dict(num_proxy_tokens=4)),
+            optimizer=dict(state={}, param_groups=[]),
+            message_hub=dict(log_scalars={})), path)
     return model
 
 
@@ -49,8 +51,8 @@ def server(tmp_path):
     """An http server over ``tmp_path/www``."""
     root = tmp_path / 'www'
     root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
-                                directory=str(root))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(root))
     httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -64,8 +66,9 @@ def test_urls_with_one_file_name_never_share_a_cache_entry(
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'hub'))
     for sub, value in (('a', 1.0), ('b', 2.0)):
         (root / sub).mkdir()
-        torch.save(dict(state_dict=dict(w=torch.tensor(value))),
-                   root / sub / 'model.pth')
+        torch.save(
+            dict(state_dict=dict(w=torch.tensor(value))),
+            root / sub / 'model.pth')
     first = read_checkpoint(f'{base}/a/model.pth')['state_dict']['w']
     second = read_checkpoint(f'{base}/b/model.pth')['state_dict']['w']
     assert (first.item(), second.item()) == (1.0, 2.0)

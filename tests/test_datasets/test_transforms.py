@@ -17,8 +17,9 @@ def test_exact_count_every_image(ratio):
 def test_masks_are_uniform_over_positions():
     np.random.seed(0)
     gen = SemanticMIMMaskGenerator(64, 16, 16, 0.5)
-    freq = sum(gen.transform({})['mask'].numpy().astype(float)
-               for _ in range(4000)) / 4000
+    freq = sum(
+        gen.transform({})['mask'].numpy().astype(float)
+        for _ in range(4000)) / 4000
     assert np.allclose(freq, 0.5, atol=0.04)
 
 
@@ -27,8 +28,9 @@ def test_mask_cells_larger_than_patches():
     mask = gen.transform({})['mask'].numpy()
     assert mask.shape == (4, 4) and mask.sum() == 8
     # each 32-pixel cell covers a 2x2 block of patches
-    assert (mask.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)
-            .std(axis=1) == 0).all()
+    assert (mask.reshape(2, 2, 2,
+                         2).transpose(0, 2, 1,
+                                      3).reshape(4, 4).std(axis=1) == 0).all()
 
 
 def test_independent_prediction_set():
@@ -69,8 +71,7 @@ def test_corrupt_image_advice_fits_folders_and_lists(tmp_path):
     bad.write_bytes(b'not an image')
     with pytest.raises(OSError) as e:
         StrictLoadImageFromFile().transform(dict(img_path=str(bad)))
-    assert 'delete it' in str(e.value) and 'skip_corrupt=True' in str(
-        e.value)
+    assert 'delete it' in str(e.value) and 'skip_corrupt=True' in str(e.value)
 
 
 def test_skip_corrupt_counts_warns_and_gives_up(tmp_path):
@@ -95,15 +96,17 @@ def test_skip_corrupt_in_a_training_data_set(tmp_path):
     from mmpretrain.datasets import CustomDataset
     for name in ('a', 'b'):
         (tmp_path / 'c0').mkdir(exist_ok=True)
-        cv2.imwrite(str(tmp_path / 'c0' / f'{name}.png'),
-                    np.zeros((8, 8, 3), np.uint8))
+        cv2.imwrite(
+            str(tmp_path / 'c0' / f'{name}.png'), np.zeros((8, 8, 3),
+                                                           np.uint8))
     (tmp_path / 'c0' / '0_broken.png').write_bytes(b'not an image')
-    pipeline = [dict(type='mmsemanticmim.StrictLoadImageFromFile',
-                     skip_corrupt=True)]
+    pipeline = [
+        dict(type='mmsemanticmim.StrictLoadImageFromFile', skip_corrupt=True)
+    ]
     ds = CustomDataset(data_root=str(tmp_path), pipeline=pipeline)
     assert ds.get_data_info(0)['img_path'].endswith('0_broken.png')
     assert not ds[0]['img_path'].endswith('0_broken.png')
-    test = CustomDataset(data_root=str(tmp_path), pipeline=pipeline,
-                         test_mode=True)
+    test = CustomDataset(
+        data_root=str(tmp_path), pipeline=pipeline, test_mode=True)
     with pytest.raises(Exception, match='should not get'):
         test[0]

@@ -1,9 +1,8 @@
 """``CompileForwardHook``: torch.compile of the model's forward."""
 import numpy as np
-import torch
 
-from helpers import TINY_CONFIGS, tiny_cfg
 from mmsemanticmim.engine import build_runner
+from helpers import TINY_CONFIGS, tiny_cfg
 
 
 def test_compile_forward_hook_trains_like_eager(tmp_path, image_folder):
@@ -15,17 +14,20 @@ def test_compile_forward_hook_trains_like_eager(tmp_path, image_folder):
     for compiled in (False, True):
         torch._dynamo.reset()
         torch._dynamo.utils.counters.clear()
-        cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder,
-                       str(tmp_path / str(compiled)), max_epochs=1,
-                       batch_size=8)
+        cfg = tiny_cfg(
+            TINY_CONFIGS['maskfeat'],
+            image_folder,
+            str(tmp_path / str(compiled)),
+            max_epochs=1,
+            batch_size=8)
         cfg.randomness = dict(seed=0)
         # the runner's MessageHub is named after the experiment, which
         # defaults to a timestamp: two runs in the same second would share
         # one loss history
         cfg.experiment_name = f'test_compile_{compiled}_{tmp_path.name}'
         if compiled:
-            cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-                dict(type='CompileForwardHook')]
+            cfg.custom_hooks = list(cfg.get(
+                'custom_hooks', [])) + [dict(type='CompileForwardHook')]
         runner = build_runner(cfg)
         runner.train()
         losses[compiled] = runner.message_hub.get_scalar(

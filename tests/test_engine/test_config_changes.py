@@ -3,9 +3,9 @@ and the tools say so: one log line for each thing swapped or added."""
 import pytest
 from mmengine.config import Config
 
-from helpers import TINY_CONFIGS, tiny_cfg
 from mmsemanticmim.engine import prepare_config
 from mmsemanticmim.engine.runners import build
+from helpers import TINY_CONFIGS, tiny_cfg
 
 STOCK_MAE = 'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
 
@@ -31,14 +31,15 @@ def test_a_stock_mmpretrain_config_gets_each_change_logged(
     prepare_config(cfg)
     build.use_safe_runner(cfg)
     prefix = 'Config changed by mmsemanticmim: '
-    assert all(line.startswith(prefix) and line.endswith('.')
-               for line in said)
+    assert all(line.startswith(prefix) and line.endswith('.') for line in said)
     changes = [line[len(prefix):-1] for line in said]
-    hooks = [f'mmsemanticmim.{name}'
-             for name in ('SafeCheckpointHook', 'BackboneMetaHook',
-                          'ResumeGuardHook', 'NonFiniteLossHook')]
-    assert [c for c in changes if c.startswith('custom_hooks')] == [
-        f'custom_hooks += {h}' for h in hooks]
+    hooks = [
+        f'mmsemanticmim.{name}'
+        for name in ('SafeCheckpointHook', 'BackboneMetaHook',
+                     'ResumeGuardHook', 'NonFiniteLossHook')
+    ]
+    assert [c for c in changes if c.startswith('custom_hooks')
+            ] == [f'custom_hooks += {h}' for h in hooks]
     assert 'train_dataloader.persistent_workers dropped (num_workers=0)' \
         in changes
     assert changes[-1].startswith('runner_type=Runner -> SafeRunner (')
@@ -48,14 +49,15 @@ def test_a_stock_mmpretrain_config_gets_each_change_logged(
 
 
 def test_fsdp_strategy_swap_is_logged(said):
-    cfg = Config(dict(runner_type='FlexibleRunner',
-                      strategy=dict(type='FSDPStrategy')))
+    cfg = Config(
+        dict(runner_type='FlexibleRunner', strategy=dict(type='FSDPStrategy')))
     build.use_safe_runner(cfg)
     assert cfg.runner_type == 'SafeFlexibleRunner'
     assert cfg.strategy.type == 'SafeFSDPStrategy'
     assert [line.split(': ')[1].split(' (')[0] for line in said] == [
         'strategy.type=FSDPStrategy -> SafeFSDPStrategy',
-        'runner_type=FlexibleRunner -> SafeFlexibleRunner']
+        'runner_type=FlexibleRunner -> SafeFlexibleRunner'
+    ]
 
 
 @pytest.mark.parametrize('kind', sorted(TINY_CONFIGS))

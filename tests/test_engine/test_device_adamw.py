@@ -9,8 +9,10 @@ from mmsemanticmim.utils.torch_features import fused_adamw_supported
 
 def _params(seed=0):
     g = torch.Generator().manual_seed(seed)
-    return [torch.nn.Parameter(torch.randn(5, 3, generator=g)),
-            torch.nn.Parameter(torch.randn(7, generator=g))]
+    return [
+        torch.nn.Parameter(torch.randn(5, 3, generator=g)),
+        torch.nn.Parameter(torch.randn(7, generator=g))
+    ]
 
 
 def _train(opt, params, steps=3):
@@ -30,16 +32,26 @@ def test_fused_where_supported_and_same_numbers():
     assert opt.defaults['fused'] is fused
     assert bool(opt.defaults.get('foreach')) is (not fused)
     theirs = _params()
-    ref = torch.optim.AdamW(theirs, lr=1e-2, weight_decay=0.05,
-                            **({'fused': True} if fused else {}))
+    ref = torch.optim.AdamW(
+        theirs,
+        lr=1e-2,
+        weight_decay=0.05,
+        **({
+            'fused': True
+        } if fused else {}))
     for a, b in zip(_train(opt, ours), _train(ref, theirs)):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_parameter_groups_and_explicit_choice():
     params = _params()
-    opt = DeviceAdamW([{'params': [params[0]]},
-                       {'params': params[1], 'weight_decay': 0.}], lr=1e-3)
+    opt = DeviceAdamW([{
+        'params': [params[0]]
+    }, {
+        'params': params[1],
+        'weight_decay': 0.
+    }],
+                      lr=1e-3)
     assert opt.defaults['fused'] is fused_adamw_supported('cpu')
     assert DeviceAdamW(_params(), fused=False).defaults['fused'] is False
 

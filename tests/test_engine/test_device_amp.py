@@ -7,14 +7,16 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from helpers import REPO, tiny_cfg
 from mmsemanticmim.engine import DeviceAmpOptimWrapper, default_amp_dtype
 from mmsemanticmim.registry import MODELS
 from mmsemanticmim.utils.torch_features import autocast_enabled
+from helpers import REPO, tiny_cfg
 
 TINY = {
-    target: osp.join(REPO, 'configs/semanticmim/semanticmim-'
-                     f'{target}_vit-tiny-p4_1xb64-coslr-10e_mnist-demo.py')
+    target:
+    osp.join(
+        REPO, 'configs/semanticmim/semanticmim-'
+        f'{target}_vit-tiny-p4_1xb64-coslr-10e_mnist-demo.py')
     for target in ('maskfeat', 'beit', 'pixel')
 }
 
@@ -22,11 +24,13 @@ TINY = {
 def test_format_follows_the_device(monkeypatch):
     assert default_amp_dtype('cpu') is None
     assert default_amp_dtype('cpu', cpu_autocast=True) is torch.bfloat16
-    monkeypatch.setattr(torch.cuda, 'is_bf16_supported',
-                        lambda including_emulation=True: True)
+    monkeypatch.setattr(
+        torch.cuda, 'is_bf16_supported', lambda including_emulation=True: True)
     assert default_amp_dtype('cuda') is torch.bfloat16
-    monkeypatch.setattr(torch.cuda, 'is_bf16_supported',
-                        lambda including_emulation=True: False)
+    monkeypatch.setattr(
+        torch.cuda,
+        'is_bf16_supported',
+        lambda including_emulation=True: False)
     assert default_amp_dtype('cuda') is torch.float16
 
     opt = torch.optim.AdamW([torch.nn.Parameter(torch.ones(2))])
@@ -62,8 +66,8 @@ def _batch(model, target, batch=4):
 
     from mmsemanticmim.datasets.transforms import SemanticMIMMaskGenerator
     g = torch.Generator().manual_seed(0)
-    gen = SemanticMIMMaskGenerator(input_size=32, mask_patch_size=4,
-                                   model_patch_size=4, mask_ratio=0.6)
+    gen = SemanticMIMMaskGenerator(
+        input_size=32, mask_patch_size=4, model_patch_size=4, mask_ratio=0.6)
     samples = []
     for _ in range(batch):
         ds = DataSample()
@@ -120,8 +124,12 @@ def test_bf16_autocast_loss_is_close_to_fp32_with_fp32_targets(target):
 def test_train_amp_on_cpu_runs_bf16(tmp_path, image_folder):
     """tools/train.py --amp on the CPU: the Runner trains in bf16 autocast
     (finite losses, a checkpoint that resumes with the wrapper state)."""
-    cfg = tiny_cfg(TINY['maskfeat'], image_folder, str(tmp_path),
-                   max_epochs=1, batch_size=8)
+    cfg = tiny_cfg(
+        TINY['maskfeat'],
+        image_folder,
+        str(tmp_path),
+        max_epochs=1,
+        batch_size=8)
     cfg.optim_wrapper.type = 'mmsemanticmim.DeviceAmpOptimWrapper'
     cfg.optim_wrapper.cpu_autocast = True
     runner = Runner.from_cfg(cfg)
@@ -129,6 +137,6 @@ def test_train_amp_on_cpu_runs_bf16(tmp_path, image_folder):
     assert runner.optim_wrapper.cast_dtype is torch.bfloat16
     losses = runner.message_hub.get_scalar('train/loss').data[0]
     assert len(losses) > 1 and all(map(lambda v: v == v, losses))
-    state = torch.load(osp.join(str(tmp_path), 'epoch_1.pth'),
-                       map_location='cpu')
+    state = torch.load(
+        osp.join(str(tmp_path), 'epoch_1.pth'), map_location='cpu')
     assert 'loss_scaler' in state['optimizer']

@@ -20,8 +20,8 @@ class _Toy(BaseModel):
         self.fc = torch.nn.Linear(2, 1)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
-        out = self.fc(torch.stack(inputs) if isinstance(inputs, list)
-                      else inputs)
+        out = self.fc(
+            torch.stack(inputs) if isinstance(inputs, list) else inputs)
         return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
 
 
@@ -35,8 +35,11 @@ class _Points(torch.utils.data.Dataset):
 
 
 def _runner(work_dir, **kwargs):
-    return Runner(model=_Toy(), work_dir=str(work_dir),
-                  experiment_name=f'pin_{osp.basename(work_dir)}', **kwargs)
+    return Runner(
+        model=_Toy(),
+        work_dir=str(work_dir),
+        experiment_name=f'pin_{osp.basename(work_dir)}',
+        **kwargs)
 
 
 def test_runner_keeps_its_load_settings_where_load_or_resume_reads_them(
@@ -83,6 +86,7 @@ def test_visualizer_records_and_checkpoint_pruning(tmp_path):
         def record(*args, **kwargs):
             calls.append(what)
             return write(*args, **kwargs)
+
         return record
 
     class Recording(Runner):
@@ -93,24 +97,27 @@ def test_visualizer_records_and_checkpoint_pruning(tmp_path):
             return built
 
     runner = Recording(
-        model=_Toy(), work_dir=str(tmp_path), cfg=Config(dict(a=1)),
+        model=_Toy(),
+        work_dir=str(tmp_path),
+        cfg=Config(dict(a=1)),
         experiment_name='pin_visualizer',
-        train_dataloader=dict(dataset=_Points(), batch_size=1,
-                              sampler=dict(type='DefaultSampler',
-                                           shuffle=False),
-                              collate_fn=dict(type='default_collate')),
+        train_dataloader=dict(
+            dataset=_Points(),
+            batch_size=1,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            collate_fn=dict(type='default_collate')),
         train_cfg=dict(by_epoch=True, max_epochs=3),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=1),
-            checkpoint=dict(type='CheckpointHook', interval=1,
-                            max_keep_ckpts=1)),
+            checkpoint=dict(
+                type='CheckpointHook', interval=1, max_keep_ckpts=1)),
         custom_hooks=[dict(type=_StopPruning)])
     assert calls == ["the visualizer's config"]
     runner.train()
     assert "the visualizer's scalars" in calls
-    assert all(osp.isfile(osp.join(tmp_path, f'epoch_{e}.pth'))
-               for e in (1, 2, 3))
+    assert all(
+        osp.isfile(osp.join(tmp_path, f'epoch_{e}.pth')) for e in (1, 2, 3))
 
 
 def test_visualizer_records_tolerate_only_the_errors_named(tmp_path):
@@ -151,8 +158,9 @@ def test_optim_wrapper_clips_through_clip_func():
     """``OptimWrapper`` keeps torch's norm clipping as ``clip_func``, which
     SafeFSDPStrategy replaces with FSDP's global-norm clipping."""
     model = torch.nn.Linear(2, 1)
-    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1),
-                           clip_grad=dict(max_norm=1.0))
+    wrapper = OptimWrapper(
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        clip_grad=dict(max_norm=1.0))
     assert wrapper.clip_func is torch.nn.utils.clip_grad_norm_
     seen = []
     wrapper.clip_func = lambda params, **kw: seen.append(kw) or torch.ones(())

@@ -12,28 +12,31 @@ import time
 
 import pytest
 
-from helpers import REPO, TINY_CONFIGS
 from mmsemanticmim.checkpoint import is_readable_checkpoint
 from mmsemanticmim.checkpoint.work_dir import latest_checkpoint
+from helpers import REPO, TINY_CONFIGS
 
 ENV = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
 
 #: A wider tiny model: checkpoints of ~150 MB (weights and AdamW state),
 #: long enough to write that a kill lands in the middle of one.
-WIDE = ['model.backbone.arch.embed_dims=384',
-        'model.backbone.arch.num_heads=6',
-        'model.backbone.arch.feedforward_channels=1536',
-        'model.head.predictor.in_channels=384']
+WIDE = [
+    'model.backbone.arch.embed_dims=384', 'model.backbone.arch.num_heads=6',
+    'model.backbone.arch.feedforward_channels=1536',
+    'model.head.predictor.in_channels=384'
+]
 
 
 def _train(image_folder, work, epochs, keep, *extra):
-    return [sys.executable, 'tools/train.py', TINY_CONFIGS['maskfeat'],
-            '--work-dir', work, *extra, '--cfg-options',
-            f'train_dataloader.dataset.data_root={image_folder}',
-            'train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
-            f'train_cfg.max_epochs={epochs}',
-            f'default_hooks.checkpoint.max_keep_ckpts={keep}', *WIDE]
+    return [
+        sys.executable, 'tools/train.py', TINY_CONFIGS['maskfeat'],
+        '--work-dir', work, *extra, '--cfg-options',
+        f'train_dataloader.dataset.data_root={image_folder}',
+        'train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        f'train_cfg.max_epochs={epochs}',
+        f'default_hooks.checkpoint.max_keep_ckpts={keep}', *WIDE
+    ]
 
 
 def _kill_during_save(cmd, work, name, tries=3):
@@ -43,9 +46,13 @@ def _kill_during_save(cmd, work, name, tries=3):
     for attempt in range(tries):
         for path in glob.glob(osp.join(work, '*')):
             subprocess.run(['rm', '-rf', path], check=True)
-        proc = subprocess.Popen(cmd, cwd=REPO, env=ENV,
-                                stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True)
         tmp = osp.join(work, name + '.tmp')
         deadline = time.time() + 300
         while proc.poll() is None and time.time() < deadline:
@@ -59,8 +66,8 @@ def _kill_during_save(cmd, work, name, tries=3):
         else:
             proc.kill()
             proc.wait()
-            raise AssertionError(f'{name} was never written: '
-                                 + proc.stderr.read()[-3000:])
+            raise AssertionError(f'{name} was never written: ' +
+                                 proc.stderr.read()[-3000:])
     pytest.fail(f'no kill landed inside the save of {name} in {tries} tries')
 
 
@@ -72,35 +79,45 @@ def test_kill_during_save_loses_no_checkpoint(image_folder, tmp_path, keep):
     work = str(tmp_path / 'w')
     os.makedirs(work)
     epochs = keep + 1
-    _kill_during_save(_train(image_folder, work, epochs, keep), work,
-                      f'epoch_{epochs}.pth')
+    _kill_during_save(
+        _train(image_folder, work, epochs, keep), work, f'epoch_{epochs}.pth')
     for epoch in range(1, epochs):
         assert is_readable_checkpoint(osp.join(work, f'epoch_{epoch}.pth'))
     latest = latest_checkpoint(work)
     assert latest == osp.join(work, f'epoch_{keep}.pth')
     assert is_readable_checkpoint(latest)
     proc = subprocess.run(
-        _train(image_folder, work, epochs, keep, '--auto-resume'), cwd=REPO,
-        env=ENV, capture_output=True, text=True, timeout=600)
+        _train(image_folder, work, epochs, keep, '--auto-resume'),
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert f'Resuming from {latest}' in log
     assert 'Taking over the lock of a finished run' in log
     assert sorted(os.listdir(work)).count(f'epoch_{epochs}.pth') == 1
     kept = sorted(p for p in os.listdir(work) if p.endswith('.pth'))
-    assert kept == [f'epoch_{e}.pth' for e in range(epochs - keep + 1,
-                                                    epochs + 1)]
+    assert kept == [
+        f'epoch_{e}.pth' for e in range(epochs - keep + 1, epochs + 1)
+    ]
 
 
 def test_one_run_per_work_dir(image_folder, tmp_path):
     """A second run in a busy work dir is refused, naming the first, and
     touches nothing there; the first releases the lock when it stops."""
     work = str(tmp_path / 'w')
-    long_run = [a for a in _train(image_folder, work, 1000, 2)
-                if a not in WIDE]
-    first = subprocess.Popen(long_run, cwd=REPO, env=ENV,
-                             stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
+    long_run = [
+        a for a in _train(image_folder, work, 1000, 2) if a not in WIDE
+    ]
+    first = subprocess.Popen(
+        long_run,
+        cwd=REPO,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True)
     try:
         lock = osp.join(work, 'train.lock')
         deadline = time.time() + 120
@@ -109,8 +126,12 @@ def test_one_run_per_work_dir(image_folder, tmp_path):
         assert osp.exists(lock), 'the first run never took the lock'
         second = subprocess.run(
             _train(image_folder, work, 1, 2, '--cfg-options',
-                   'optim_wrapper.optimizer.lr=5e-4'), cwd=REPO, env=ENV,
-            capture_output=True, text=True, timeout=300)
+                   'optim_wrapper.optimizer.lr=5e-4'),
+            cwd=REPO,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300)
         assert first.poll() is None, 'the first run ended too soon'
         assert second.returncode != 0
         assert 'is in use by another training run' in second.stderr
@@ -152,18 +173,25 @@ def test_hung_rank_ends_the_job_within_the_timeout(image_folder, tmp_path):
         'allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='StopRankOne')]\n"
         "env_cfg = dict(dist_cfg=dict(backend='gloo', timeout=10))\n")
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
-           '2', '--master_port', str(port), 'tools/train.py', str(config),
-           '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'w'),
-           '--cfg-options',
-           f'train_dataloader.dataset.data_root={image_folder}',
-           'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
-           'train_dataloader.persistent_workers=False',
-           'train_cfg.max_epochs=1']
+    cmd = [
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+        '--master_port',
+        str(port), 'tools/train.py',
+        str(config), '--launcher', 'pytorch', '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options',
+        f'train_dataloader.dataset.data_root={image_folder}',
+        'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1'
+    ]
     env = dict(ENV, PYTHONPATH=str(tmp_path))
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True)
     lines = []
     # torch's default (30 min) would run past this; once rank 0 has said
     # why it stopped, the stopped rank is killed (torchrun would give it
@@ -200,8 +228,8 @@ def test_lock_from_another_host_is_taken_over_once_its_heartbeat_stops(
     from mmsemanticmim.engine import WorkDirBusyError
     from mmsemanticmim.engine.work_dir_lock import STALE_AFTER_S, WorkDirLock
     lock = WorkDirLock(str(tmp_path))
-    holder = dict(host='node-17', pid=4242, started='earlier',
-                  command='train.py CFG')
+    holder = dict(
+        host='node-17', pid=4242, started='earlier', command='train.py CFG')
     with open(lock.path, 'w') as f:
         json.dump(holder, f)
     with pytest.raises(WorkDirBusyError, match='PID 4242 on node-17'):

@@ -29,8 +29,13 @@ def _save_load(obj):
 
 def test_message_hub_round_trip_under_weights_only():
     hub = _hub('safe_ckpt_test')
-    ckpt = {'meta': {'seed': np.int32(3), 'names': np.array(['a', 'b'])},
-            'message_hub': hub.state_dict()}
+    ckpt = {
+        'meta': {
+            'seed': np.int32(3),
+            'names': np.array(['a', 'b'])
+        },
+        'message_hub': hub.state_dict()
+    }
     loaded = _save_load(to_weights_only(ckpt))
     restored = from_weights_only(loaded['message_hub'])
     assert isinstance(restored['log_scalars'], OrderedDict)
@@ -54,8 +59,15 @@ def test_hook_makes_a_stock_checkpoint_loadable():
     """mmengine's own message hub is refused by the safe unpickler; the
     same checkpoint passed through the hook loads and comes back whole."""
     hub = _hub('safe_ckpt_test_3')
-    ckpt = {'meta': {'epoch': 1}, 'message_hub': hub.state_dict(),
-            'state_dict': {'w': torch.ones(2)}}
+    ckpt = {
+        'meta': {
+            'epoch': 1
+        },
+        'message_hub': hub.state_dict(),
+        'state_dict': {
+            'w': torch.ones(2)
+        }
+    }
     with pytest.raises(pickle.UnpicklingError):
         _save_load(ckpt)
     hook = SafeCheckpointHook()
@@ -64,6 +76,5 @@ def test_hook_makes_a_stock_checkpoint_loadable():
     hook.after_load_checkpoint(None, loaded)
     assert isinstance(loaded['message_hub']['log_scalars']['train/loss'],
                       HistoryBuffer)
-    assert isinstance(loaded['message_hub']['runtime_info']['arr'],
-                      np.ndarray)
+    assert isinstance(loaded['message_hub']['runtime_info']['arr'], np.ndarray)
     assert torch.equal(loaded['state_dict']['w'], torch.ones(2))

@@ -38,24 +38,33 @@ def _loss_and_grads(model, x, ds):
     loss, saved = _saved_tensors(lambda: model.loss(x, ds)['loss'])
     loss.backward()
     return loss.detach(), saved, {
-        n: p.grad.clone() for n, p in model.named_parameters()
-        if p.grad is not None}
+        n: p.grad.clone()
+        for n, p in model.named_parameters() if p.grad is not None
+    }
 
 
-def test_one_key_checkpoints_both_stacks_with_identical_numbers(
-        monkeypatch):
+def test_one_key_checkpoints_both_stacks_with_identical_numbers(monkeypatch):
     plain = tiny_model('beit').train()
     cp = tiny_model('beit').train()
     cp.load_state_dict(plain.state_dict())
     # the algorithm's with_cp sets both stacks
     from mmsemanticmim.registry import MODELS
-    built = MODELS.build(dict(
-        type='SemanticMIM', with_cp=True,
-        backbone=dict(type='SemanticMIMPretrainViT', arch='deit-tiny',
-                      img_size=32, patch_size=8, num_proxy_tokens=1),
-        neck=dict(type='ProxyReconstructionNeck', arch='deit-tiny'),
-        head=dict(type='MaskedTokenClsHead', embed_dims=192, num_embed=8,
-                  loss=dict(type='CrossEntropyLoss'))))
+    built = MODELS.build(
+        dict(
+            type='SemanticMIM',
+            with_cp=True,
+            backbone=dict(
+                type='SemanticMIMPretrainViT',
+                arch='deit-tiny',
+                img_size=32,
+                patch_size=8,
+                num_proxy_tokens=1),
+            neck=dict(type='ProxyReconstructionNeck', arch='deit-tiny'),
+            head=dict(
+                type='MaskedTokenClsHead',
+                embed_dims=192,
+                num_embed=8,
+                loss=dict(type='CrossEntropyLoss'))))
     assert built.backbone.with_cp and built.neck.with_cp
     cp.backbone.with_cp = cp.neck.with_cp = True
 
@@ -71,8 +80,8 @@ def test_one_key_checkpoints_both_stacks_with_identical_numbers(
     assert torch.equal(loss_a, loss_b)
     assert grads_a.keys() == grads_b.keys() and len(grads_a) > 10
     for name, g in grads_a.items():
-        torch.testing.assert_close(grads_b[name], g, rtol=0, atol=1e-7,
-                                   msg=name)
+        torch.testing.assert_close(
+            grads_b[name], g, rtol=0, atol=1e-7, msg=name)
     # not in eval / no_grad: nothing to recompute
     cp.eval()
     with torch.no_grad():
@@ -82,9 +91,13 @@ def test_one_key_checkpoints_both_stacks_with_identical_numbers(
 
 def test_encoder_checkpointing_downstream(monkeypatch):
     torch.manual_seed(0)
-    kw = dict(arch=dict(embed_dims=48, num_layers=3, num_heads=3,
-                        feedforward_channels=96), img_size=32, patch_size=8,
-              num_proxy_tokens=2, out_type='avg_featmap')
+    kw = dict(
+        arch=dict(
+            embed_dims=48, num_layers=3, num_heads=3, feedforward_channels=96),
+        img_size=32,
+        patch_size=8,
+        num_proxy_tokens=2,
+        out_type='avg_featmap')
     plain = SemanticMIMViT(**kw)
     plain.init_weights()
     cp = SemanticMIMViT(with_cp=True, **kw)
@@ -100,5 +113,5 @@ def test_encoder_checkpointing_downstream(monkeypatch):
         grads.append({n: p.grad for n, p in m.named_parameters()})
     assert calls == list(cp.layers) and saved[1] < saved[0] / 3
     for name, g in grads[0].items():
-        torch.testing.assert_close(grads[1][name], g, rtol=0, atol=1e-7,
-                                   msg=name)
+        torch.testing.assert_close(
+            grads[1][name], g, rtol=0, atol=1e-7, msg=name)

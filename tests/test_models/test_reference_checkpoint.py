@@ -15,9 +15,10 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 
+from mmsemanticmim.checkpoint.reference import (ReferenceFormatError,
+                                                convert_reference_checkpoint,
+                                                is_reference_state)
 from helpers import REPO, TINY_CONFIGS
-from mmsemanticmim.checkpoint.reference import (
-    ReferenceFormatError, convert_reference_checkpoint, is_reference_state)
 from test_semanticmim import TINY, masks, samples, tiny_model
 
 TOOL = f'{REPO}/tools/model_converters/reference_to_semanticmim.py'
@@ -70,8 +71,9 @@ def _ref_layer(s, p, q, kv, heads, beit):
     att = att.transpose(1, 2).reshape(q.shape)
     att = att @ s[p + 'attn.proj.weight'].T + s[p + 'attn.proj.bias']
     h = q + (s[p + 'gamma_1'] * att if beit else att)
-    f = F.gelu(ln(h, 'ln2') @ s[p + 'ffn.layers.0.0.weight'].T
-               + s[p + 'ffn.layers.0.0.bias'])
+    f = F.gelu(
+        ln(h, 'ln2') @ s[p + 'ffn.layers.0.0.weight'].T +
+        s[p + 'ffn.layers.0.0.bias'])
     f = f @ s[p + 'ffn.layers.1.weight'].T + s[p + 'ffn.layers.1.bias']
     return h + (s[p + 'gamma_2'] * f if beit else f)
 
@@ -81,8 +83,11 @@ def reference_loss(s, x, mask, target, heads, patch):
     beit = any(k.endswith('q_proj.weight') for k in s)
     np_ = s['backbone.cls_token'].shape[1]
     pos = s['backbone.pos_embed']
-    e = F.conv2d(x, s['backbone.patch_embed.projection.weight'],
-                 s['backbone.patch_embed.projection.bias'], stride=patch)
+    e = F.conv2d(
+        x,
+        s['backbone.patch_embed.projection.weight'],
+        s['backbone.patch_embed.projection.bias'],
+        stride=patch)
     e = e.flatten(2).transpose(1, 2)
     b, d = e.shape[0], e.shape[-1]
     m = mask.flatten(1).bool()
@@ -91,8 +96,8 @@ def reference_loss(s, x, mask, target, heads, patch):
     V = X[~m].reshape(b, -1, d)
     M = (s['backbone.mask_token'] + pos[:, np_:].expand(b, -1, -1))[m]
     M = M.reshape(b, -1, d)
-    depth = 1 + max(int(k.split('.')[2]) for k in s
-                    if k.startswith('backbone.layers.'))
+    depth = 1 + max(
+        int(k.split('.')[2]) for k in s if k.startswith('backbone.layers.'))
     if any(k.startswith('backbone.extra_layers.') for k in s):
         for i in range(depth):
             pv = torch.cat((P, V), 1)
@@ -112,8 +117,8 @@ def reference_loss(s, x, mask, target, heads, patch):
 
 
 @pytest.mark.parametrize('layer_type', ['vit', 'beit'])
-@pytest.mark.parametrize('bottleneck, num_proxy_tokens',
-                         [(True, 3), (False, 1)])
+@pytest.mark.parametrize('bottleneck, num_proxy_tokens', [(True, 3),
+                                                          (False, 1)])
 def test_converted_checkpoint_computes_the_reference_loss(
         tmp_path, layer_type, bottleneck, num_proxy_tokens):
     torch.manual_seed(0)
@@ -126,8 +131,10 @@ def test_converted_checkpoint_computes_the_reference_loss(
     src = tmp_path / 'authors.pth'
     torch.save(dict(meta=dict(cfg=CFG_TEXT), state_dict=reference), src)
     done = convert_reference_checkpoint(str(src), str(tmp_path / 'ours.pth'))
-    assert done['info'] == dict(target='maskfeat', bottleneck=bottleneck,
-                                num_proxy_tokens=num_proxy_tokens)
+    assert done['info'] == dict(
+        target='maskfeat',
+        bottleneck=bottleneck,
+        num_proxy_tokens=num_proxy_tokens)
     assert done['meta'].num_heads == TINY['num_heads']
     assert done['meta'].heads_recorded
     ours = tiny_model(layer_type, bottleneck, num_proxy_tokens)
@@ -138,9 +145,13 @@ def test_converted_checkpoint_computes_the_reference_loss(
     mask = torch.stack([d['mask'] for d in m])
     with torch.no_grad():
         loss = ours.loss(x, samples(m))['loss']
-        expected = reference_loss(reference, x, mask,
-                                  ours.target_generator(x),
-                                  TINY['num_heads'], patch=8)
+        expected = reference_loss(
+            reference,
+            x,
+            mask,
+            ours.target_generator(x),
+            TINY['num_heads'],
+            patch=8)
     torch.testing.assert_close(loss, expected, rtol=0, atol=1e-5)
 
 
@@ -155,21 +166,27 @@ def test_beit_instantiation_loads_into_our_beit_config(tmp_path):
     src = tmp_path / 'authors.pth'
     torch.save(dict(state_dict=to_reference(model.state_dict(), True)), src)
     # no config text in the file: the head count is asked for, not guessed
-    with pytest.raises(ReferenceFormatError, match='give it with '
-                       '--num-heads N. Nothing written'):
+    with pytest.raises(
+            ReferenceFormatError,
+            match='give it with '
+            '--num-heads N. Nothing written'):
         convert_reference_checkpoint(str(src), str(tmp_path / 'ours.pth'))
     assert not (tmp_path / 'ours.pth').exists()
     heads = model.backbone.arch_settings['num_heads']
-    done = convert_reference_checkpoint(str(src), str(tmp_path / 'ours.pth'),
-                                        num_heads=heads)
+    done = convert_reference_checkpoint(
+        str(src), str(tmp_path / 'ours.pth'), num_heads=heads)
     assert done['info']['target'] == 'beit'
     assert done['meta'].num_heads == heads
     state = torch.load(tmp_path / 'ours.pth', weights_only=True)
     model.load_state_dict(state['state_dict'], strict=True)
-    run = subprocess.run([sys.executable, TOOL, str(src),
-                          str(tmp_path / 'enc.pth'), '--backbone-only',
-                          '--num-heads', str(heads)],
-                         capture_output=True, text=True)
+    run = subprocess.run([
+        sys.executable, TOOL,
+        str(src),
+        str(tmp_path / 'enc.pth'), '--backbone-only', '--num-heads',
+        str(heads)
+    ],
+                         capture_output=True,
+                         text=True)
     assert run.returncode == 0, run.stderr
     from mmsemanticmim.models import SemanticMIMViT
     enc = SemanticMIMViT.from_checkpoint(str(tmp_path / 'enc.pth'))
@@ -183,13 +200,17 @@ def test_loading_tools_name_the_converter(tmp_path):
     from mmsemanticmim.models import SemanticMIMViT
     with pytest.raises(ValueError, match='reference_to_semanticmim.py'):
         SemanticMIMViT.from_checkpoint(str(src))
-    run = subprocess.run(
-        [sys.executable, f'{REPO}/tools/model_converters/extract_backbone.py',
-         str(src), str(tmp_path / 'x.pth')], capture_output=True, text=True)
+    run = subprocess.run([
+        sys.executable, f'{REPO}/tools/model_converters/extract_backbone.py',
+        str(src),
+        str(tmp_path / 'x.pth')
+    ],
+                         capture_output=True,
+                         text=True)
     assert run.returncode != 0 and 'reference_to_semanticmim.py' in (
         run.stderr)
     torch.save(dict(state_dict=model.state_dict()), tmp_path / 'ours.pth')
     with pytest.raises(ReferenceFormatError, match='Nothing written'):
-        convert_reference_checkpoint(str(tmp_path / 'ours.pth'),
-                                     str(tmp_path / 'y.pth'))
+        convert_reference_checkpoint(
+            str(tmp_path / 'ours.pth'), str(tmp_path / 'y.pth'))
     assert not (tmp_path / 'y.pth').exists()

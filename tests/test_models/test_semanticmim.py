@@ -10,30 +10,44 @@ from mmsemanticmim.datasets import SemanticMIMMaskGenerator
 from mmsemanticmim.models import SemanticMIM
 from mmsemanticmim.registry import MODELS
 
-TINY = dict(embed_dims=48, num_layers=3, num_heads=3,
-            feedforward_channels=96)
+TINY = dict(embed_dims=48, num_layers=3, num_heads=3, feedforward_channels=96)
 
 
-def tiny_model(layer_type='vit', bottleneck=True, num_proxy_tokens=4,
-               img_size=32, patch_size=8):
+def tiny_model(layer_type='vit',
+               bottleneck=True,
+               num_proxy_tokens=4,
+               img_size=32,
+               patch_size=8):
     scale = 0.1 if layer_type == 'beit' else 0.
     cfg = dict(
         type='SemanticMIM',
         bottleneck=bottleneck,
-        backbone=dict(type='SemanticMIMPretrainViT', arch=TINY,
-                      img_size=img_size, patch_size=patch_size,
-                      num_proxy_tokens=num_proxy_tokens,
-                      layer_type=layer_type, layer_scale_init_value=scale),
-        neck=dict(type='ProxyReconstructionNeck', arch=TINY,
-                  layer_type=layer_type, layer_scale_init_value=scale)
-        if bottleneck else None,
-        head=dict(type='MaskedRegressionHead',
-                  predictor=dict(type='LinearNeck', in_channels=48,
-                                 out_channels=27 * (patch_size // 4)**2,
-                                 norm_cfg=None),
-                  loss=dict(type='PixelReconstructionLoss', criterion='L2')),
-        target_generator=dict(type='PatchHOGGenerator', pool=4,
-                              gaussian_window=8, patch_size=patch_size))
+        backbone=dict(
+            type='SemanticMIMPretrainViT',
+            arch=TINY,
+            img_size=img_size,
+            patch_size=patch_size,
+            num_proxy_tokens=num_proxy_tokens,
+            layer_type=layer_type,
+            layer_scale_init_value=scale),
+        neck=dict(
+            type='ProxyReconstructionNeck',
+            arch=TINY,
+            layer_type=layer_type,
+            layer_scale_init_value=scale) if bottleneck else None,
+        head=dict(
+            type='MaskedRegressionHead',
+            predictor=dict(
+                type='LinearNeck',
+                in_channels=48,
+                out_channels=27 * (patch_size // 4)**2,
+                norm_cfg=None),
+            loss=dict(type='PixelReconstructionLoss', criterion='L2')),
+        target_generator=dict(
+            type='PatchHOGGenerator',
+            pool=4,
+            gaussian_window=8,
+            patch_size=patch_size))
     model = MODELS.build(cfg)
     model.init_weights()
     return model.eval()
@@ -87,8 +101,8 @@ def test_mask_tokens_see_the_image_only_through_the_proxies():
     x = torch.randn(2, 3, 32, 32, requires_grad=True)
     enc, out = reconstruct(model, x, mask)
     # With the proxy path cut, nothing of the image reaches [MASK].
-    cut = model.neck(tuple(p.detach() for p in enc.proxy_states),
-                     enc.mask_queries)
+    cut = model.neck(
+        tuple(p.detach() for p in enc.proxy_states), enc.mask_queries)
     assert torch.autograd.grad(cut.sum(), x, allow_unused=True)[0] is None
     # Through the proxies, visible pixels do reach it ...
     grad = torch.autograd.grad(out.sum(), x)[0]
@@ -114,8 +128,8 @@ def test_proxies_and_image_never_depend_on_mask_tokens():
     pred = torch.stack([d['pred_mask'] for d in m])
     with torch.no_grad():
         enc, _ = reconstruct(model, x, mask, pred)
-        model.backbone.mask_token.add_(torch.randn_like(
-            model.backbone.mask_token))
+        model.backbone.mask_token.add_(
+            torch.randn_like(model.backbone.mask_token))
         enc2, _ = reconstruct(model, x, mask, 1 - pred[:, :, :])
     # A different mask embedding and a different set of queries: the proxy
     # states (hence every encoder token) are the same numbers.
@@ -160,28 +174,42 @@ def _copy_into(ours, theirs, rename):
 def test_baseline_equals_mmpretrain_maskfeat():
     """bottleneck off, one proxy, same weights and mask: same loss."""
     from mmpretrain.models import MaskFeat
-    arch = dict(embed_dims=48, num_layers=2, num_heads=3,
-                feedforward_channels=96)
+    arch = dict(
+        embed_dims=48, num_layers=2, num_heads=3, feedforward_channels=96)
     theirs = MaskFeat(
         backbone=dict(type='MaskFeatViT', arch=arch, patch_size=16),
-        neck=dict(type='LinearNeck', in_channels=48, out_channels=108,
-                  norm_cfg=None),
-        head=dict(type='MIMHead',
-                  loss=dict(type='PixelReconstructionLoss', criterion='L2')),
-        target_generator=dict(type='HOGGenerator', nbins=9, pool=8,
-                              gaussian_window=16))
+        neck=dict(
+            type='LinearNeck', in_channels=48, out_channels=108,
+            norm_cfg=None),
+        head=dict(
+            type='MIMHead',
+            loss=dict(type='PixelReconstructionLoss', criterion='L2')),
+        target_generator=dict(
+            type='HOGGenerator', nbins=9, pool=8, gaussian_window=16))
     theirs.init_weights()
-    ours = MODELS.build(dict(
-        type='SemanticMIM', bottleneck=False,
-        backbone=dict(type='SemanticMIMPretrainViT', arch=arch,
-                      num_proxy_tokens=1, layer_type='vit'),
-        head=dict(type='MaskedRegressionHead',
-                  predictor=dict(type='LinearNeck', in_channels=48,
-                                 out_channels=108, norm_cfg=None),
-                  loss=dict(type='PixelReconstructionLoss', criterion='L2')),
-        target_generator=dict(type='PatchHOGGenerator')))
-    _copy_into(ours, theirs, {'backbone.cls_token': 'backbone.proxy_tokens',
-                              'neck.fc': 'head.predictor.fc'})
+    ours = MODELS.build(
+        dict(
+            type='SemanticMIM',
+            bottleneck=False,
+            backbone=dict(
+                type='SemanticMIMPretrainViT',
+                arch=arch,
+                num_proxy_tokens=1,
+                layer_type='vit'),
+            head=dict(
+                type='MaskedRegressionHead',
+                predictor=dict(
+                    type='LinearNeck',
+                    in_channels=48,
+                    out_channels=108,
+                    norm_cfg=None),
+                loss=dict(type='PixelReconstructionLoss', criterion='L2')),
+            target_generator=dict(type='PatchHOGGenerator')))
+    _copy_into(
+        ours, theirs, {
+            'backbone.cls_token': 'backbone.proxy_tokens',
+            'neck.fc': 'head.predictor.fc'
+        })
     x = torch.randn(2, 3, 224, 224)
     ds = samples(masks(2, 0.4, img_size=224, patch=16))
     theirs.eval(), ours.eval()
@@ -193,30 +221,47 @@ def test_baseline_equals_mmpretrain_maskfeat():
 
 def test_baseline_equals_mmpretrain_beit_abs_pos():
     from mmpretrain.models import BEiT
-    arch = dict(embed_dims=48, num_layers=2, num_heads=3,
-                feedforward_channels=96)
-    tokenizer = dict(type='DALL-E', n_hid=16, n_blk_per_group=1,
-                     vocab_size=64)
+    arch = dict(
+        embed_dims=48, num_layers=2, num_heads=3, feedforward_channels=96)
+    tokenizer = dict(type='DALL-E', n_hid=16, n_blk_per_group=1, vocab_size=64)
     theirs = BEiT(
-        backbone=dict(type='BEiTPretrainViT', arch=arch, patch_size=16,
-                      use_abs_pos_emb=True, use_rel_pos_bias=False,
-                      use_shared_rel_pos_bias=False,
-                      layer_scale_init_value=0.1),
-        head=dict(type='BEiTV1Head', embed_dims=48, num_embed=64,
-                  loss=dict(type='CrossEntropyLoss')),
+        backbone=dict(
+            type='BEiTPretrainViT',
+            arch=arch,
+            patch_size=16,
+            use_abs_pos_emb=True,
+            use_rel_pos_bias=False,
+            use_shared_rel_pos_bias=False,
+            layer_scale_init_value=0.1),
+        head=dict(
+            type='BEiTV1Head',
+            embed_dims=48,
+            num_embed=64,
+            loss=dict(type='CrossEntropyLoss')),
         target_generator=tokenizer,
-        data_preprocessor=dict(type='TwoNormDataPreprocessor',
-                               mean=[0] * 3, std=[1] * 3,
-                               second_mean=[0] * 3, second_std=[1] * 3))
+        data_preprocessor=dict(
+            type='TwoNormDataPreprocessor',
+            mean=[0] * 3,
+            std=[1] * 3,
+            second_mean=[0] * 3,
+            second_std=[1] * 3))
     theirs.init_weights()
-    ours = MODELS.build(dict(
-        type='SemanticMIM', bottleneck=False,
-        backbone=dict(type='SemanticMIMPretrainViT', arch=arch,
-                      num_proxy_tokens=1, layer_type='beit',
-                      layer_scale_init_value=0.1),
-        head=dict(type='MaskedTokenClsHead', embed_dims=48, num_embed=64,
-                  loss=dict(type='CrossEntropyLoss')),
-        target_generator=tokenizer))
+    ours = MODELS.build(
+        dict(
+            type='SemanticMIM',
+            bottleneck=False,
+            backbone=dict(
+                type='SemanticMIMPretrainViT',
+                arch=arch,
+                num_proxy_tokens=1,
+                layer_type='beit',
+                layer_scale_init_value=0.1),
+            head=dict(
+                type='MaskedTokenClsHead',
+                embed_dims=48,
+                num_embed=64,
+                loss=dict(type='CrossEntropyLoss')),
+            target_generator=tokenizer))
     _copy_into(ours, theirs, {'backbone.cls_token': 'backbone.proxy_tokens'})
     # mmpretrain's DALL-E weights load too (same module): check they did.
     theirs_tok = theirs.target_generator.state_dict()
@@ -245,8 +290,9 @@ def test_loss_equals_the_specs_forward_with_independent_pred_mask():
     Np = model.backbone.num_proxy_tokens
     x = torch.randn(2, 3, 32, 32)
     m = masks(2, 0.5, pred_ratio=0.25)
-    assert any(not torch.equal(d['mask'].bool() | d['pred_mask'].bool(),
-                               d['mask'].bool()) for d in m)
+    assert any(not torch.equal(d['mask'].bool()
+                               | d['pred_mask'].bool(), d['mask'].bool())
+               for d in m)
     with torch.no_grad():
         loss = model.loss(x, samples(m))['loss']
         bb, neck, head = model.backbone, model.neck, model.head
@@ -261,8 +307,8 @@ def test_loss_equals_the_specs_forward_with_independent_pred_mask():
             queries = (bb.mask_token[0] + bb.pos_embed[0, Np:][pred])[None]
             for enc_layer, rec_layer in zip(bb.layers, neck.layers):
                 seq = enc_layer(seq)
-                queries = rec_layer(torch.cat(
-                    (seq[:, :Np], queries), 1))[:, Np:]
+                queries = rec_layer(torch.cat((seq[:, :Np], queries), 1))[:,
+                                                                          Np:]
             out = head.predictor((bb.ln1(queries)[0], ))[0]
             errors.append((out - target[b][pred])**2)
         reference = torch.cat(errors).mean()
@@ -272,19 +318,21 @@ def test_loss_equals_the_specs_forward_with_independent_pred_mask():
 def test_head_errors():
     from mmsemanticmim.models import MaskedRegressionHead, MaskedTokenClsHead
     reg = MaskedRegressionHead(
-        predictor=dict(type='LinearNeck', in_channels=48, out_channels=10,
-                       norm_cfg=None),
+        predictor=dict(
+            type='LinearNeck', in_channels=48, out_channels=10, norm_cfg=None),
         loss=dict(type='PixelReconstructionLoss', criterion='L2'))
     index = torch.tensor([[0, 3]])
-    with pytest.raises(ValueError, match='set the predictor out_channels '
-                       'to 27'):
+    with pytest.raises(
+            ValueError, match='set the predictor out_channels '
+            'to 27'):
         reg.loss(torch.randn(1, 2, 48), torch.randn(1, 16, 27), index)
-    cls = MaskedTokenClsHead(embed_dims=48, num_embed=8,
-                             loss=dict(type='CrossEntropyLoss'))
+    cls = MaskedTokenClsHead(
+        embed_dims=48, num_embed=8, loss=dict(type='CrossEntropyLoss'))
     with pytest.raises(ValueError, match='tokenizer grid'):
         # a 2x2 code grid cannot score patch 5
-        cls.loss(torch.randn(1, 2, 48), torch.randn(1, 8, 2, 2),
-                 torch.tensor([[1, 5]]))
+        cls.loss(
+            torch.randn(1, 2, 48), torch.randn(1, 8, 2, 2),
+            torch.tensor([[1, 5]]))
     ok = cls.loss(torch.randn(1, 2, 48), torch.randn(1, 8, 4, 4), index)
     assert ok.ndim == 0 and torch.isfinite(ok)
 
@@ -297,22 +345,32 @@ def test_zero_proxies_with_bottleneck_is_an_error():
 
 
 def test_neck_and_bottleneck_must_agree():
-    cfg = dict(backbone=dict(type='SemanticMIMPretrainViT', arch=TINY),
-               head=dict(type='MaskedTokenClsHead', embed_dims=48,
-                         num_embed=8, loss=dict(type='CrossEntropyLoss')))
+    cfg = dict(
+        backbone=dict(type='SemanticMIMPretrainViT', arch=TINY),
+        head=dict(
+            type='MaskedTokenClsHead',
+            embed_dims=48,
+            num_embed=8,
+            loss=dict(type='CrossEntropyLoss')))
     with pytest.raises(ValueError, match='model.neck'):
         SemanticMIM(bottleneck=True, **cfg)
     with pytest.raises(ValueError, match='model.neck=None'):
-        SemanticMIM(bottleneck=False,
-                    neck=dict(type='ProxyReconstructionNeck', arch=TINY),
-                    **cfg)
+        SemanticMIM(
+            bottleneck=False,
+            neck=dict(type='ProxyReconstructionNeck', arch=TINY),
+            **cfg)
 
 
 def test_img_size_not_divisible_by_patch_size():
-    with pytest.raises(ValueError, match='img_size .* divisible by '
-                       'patch_size'):
-        MODELS.build(dict(type='SemanticMIMPretrainViT', arch=TINY,
-                          img_size=30, patch_size=8))
+    with pytest.raises(
+            ValueError, match='img_size .* divisible by '
+            'patch_size'):
+        MODELS.build(
+            dict(
+                type='SemanticMIMPretrainViT',
+                arch=TINY,
+                img_size=30,
+                patch_size=8))
 
 
 def test_ragged_mask_batch_is_an_error():
@@ -337,8 +395,9 @@ def test_missing_mask_in_data_samples():
 
 def test_neck_depth_must_match_encoder():
     model = tiny_model()
-    enc = model.backbone(torch.randn(1, 3, 32, 32),
-                         masks(1, 0.5)[0]['mask'][None])
+    enc = model.backbone(
+        torch.randn(1, 3, 32, 32),
+        masks(1, 0.5)[0]['mask'][None])
     with pytest.raises(ValueError, match='same arch as the backbone'):
         model.neck(enc.proxy_states[:2], enc.mask_queries)
 
@@ -350,18 +409,28 @@ def test_neck_follows_the_backbone(layer_type):
     at build time, naming the key."""
     import copy
     scale = 0.1 if layer_type == 'beit' else 0.
-    backbone = dict(type='SemanticMIMPretrainViT', arch=TINY, img_size=32,
-                    patch_size=8, num_proxy_tokens=4, layer_type=layer_type,
-                    layer_scale_init_value=scale)
+    backbone = dict(
+        type='SemanticMIMPretrainViT',
+        arch=TINY,
+        img_size=32,
+        patch_size=8,
+        num_proxy_tokens=4,
+        layer_type=layer_type,
+        layer_scale_init_value=scale)
     cfg = dict(
-        type='SemanticMIM', backbone=backbone,
+        type='SemanticMIM',
+        backbone=backbone,
         neck=dict(type='ProxyReconstructionNeck'),
-        head=dict(type='MaskedRegressionHead',
-                  predictor=dict(type='LinearNeck', in_channels=48,
-                                 out_channels=108, norm_cfg=None),
-                  loss=dict(type='PixelReconstructionLoss', criterion='L2')),
-        target_generator=dict(type='PatchHOGGenerator', pool=4,
-                              gaussian_window=8, patch_size=8))
+        head=dict(
+            type='MaskedRegressionHead',
+            predictor=dict(
+                type='LinearNeck',
+                in_channels=48,
+                out_channels=108,
+                norm_cfg=None),
+            loss=dict(type='PixelReconstructionLoss', criterion='L2')),
+        target_generator=dict(
+            type='PatchHOGGenerator', pool=4, gaussian_window=8, patch_size=8))
     torch.manual_seed(0)
     derived = MODELS.build(copy.deepcopy(cfg))
     torch.manual_seed(0)

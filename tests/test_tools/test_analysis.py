@@ -13,29 +13,39 @@ REPRESENTATION = 'tools/analysis/representation_report.py'
 @pytest.fixture(scope='module')
 def two_proxy_checkpoint(tmp_path_factory):
     """A second, different encoder (2 proxies, random weights)."""
-    from mmsemanticmim.models import SemanticMIMViT
     from mmsemanticmim.checkpoint import META_KEY
+    from mmsemanticmim.models import SemanticMIMViT
     torch.manual_seed(1)
-    enc = SemanticMIMViT(arch=dict(embed_dims=96, num_layers=4, num_heads=3,
-                                   feedforward_channels=384),
-                         img_size=32, patch_size=4, num_proxy_tokens=2,
-                         out_type='raw')
+    enc = SemanticMIMViT(
+        arch=dict(
+            embed_dims=96, num_layers=4, num_heads=3,
+            feedforward_channels=384),
+        img_size=32,
+        patch_size=4,
+        num_proxy_tokens=2,
+        out_type='raw')
     enc.init_weights()
     path = str(tmp_path_factory.mktemp('two') / 'two.pth')
-    torch.save(dict(meta={META_KEY: enc.checkpoint_meta().to_dict()},
-                    state_dict=enc.state_dict()), path)
+    torch.save(
+        dict(
+            meta={META_KEY: enc.checkpoint_meta().to_dict()},
+            state_dict=enc.state_dict()), path)
     return path
 
 
 def test_visualize_attention_two_checkpoints(pretrain_checkpoint,
                                              two_proxy_checkpoint, tmp_path):
     import cv2
+
     from mmsemanticmim.analysis.attention_maps import visualize
     out = str(tmp_path / 'attn.png')
-    visualize([pretrain_checkpoint, two_proxy_checkpoint], out,
-              sample='astronaut', img_size=32, layers=[0, 2, 3],
-              names=['a', 'b'], queries=[(0.1, 0.1), (0.5, 0.5),
-                                         (0.9, 0.2)])
+    visualize([pretrain_checkpoint, two_proxy_checkpoint],
+              out,
+              sample='astronaut',
+              img_size=32,
+              layers=[0, 2, 3],
+              names=['a', 'b'],
+              queries=[(0.1, 0.1), (0.5, 0.5), (0.9, 0.2)])
     img = cv2.imread(out)
     # rows: 3 queries + the larger proxy count (4); columns: per checkpoint
     # the image and 3 layers; 1.6 in at 100 dpi per cell
@@ -48,7 +58,6 @@ def test_visualize_attention_two_checkpoints(pretrain_checkpoint,
 
 def test_attention_rows_and_proxy_mean_subtraction(pretrain_checkpoint):
     from mmsemanticmim.analysis.attention_maps import attention_rows
-
     from mmsemanticmim.models import SemanticMIMViT
     enc = SemanticMIMViT.from_checkpoint(pretrain_checkpoint, out_type='raw')
     img = np.random.RandomState(0).randint(0, 255, (32, 32, 3), np.uint8)
@@ -70,14 +79,16 @@ def test_attention_maps_match_the_layers_attention(pretrain_checkpoint):
     layer's input, per-head weights times the values, projected, equal the
     layer's fused (SDPA) attention output; the maps average the heads."""
     from mmsemanticmim.models import SemanticMIMViT
-    enc = SemanticMIMViT.from_checkpoint(pretrain_checkpoint,
-                                         out_type='raw').eval()
+    enc = SemanticMIMViT.from_checkpoint(
+        pretrain_checkpoint, out_type='raw').eval()
     x = torch.randn(2, 3, 32, 32)
     maps = enc.attention_maps(x)
     assert len(maps) == 4 and maps[0].shape == (2, 68, 68)
     inputs = []
-    hooks = [layer.register_forward_pre_hook(
-        lambda m, args: inputs.append(args[0])) for layer in enc.layers]
+    hooks = [
+        layer.register_forward_pre_hook(lambda m, args: inputs.append(args[0]))
+        for layer in enc.layers
+    ]
     with torch.no_grad():
         enc(x)
     for h in hooks:
@@ -87,8 +98,8 @@ def test_attention_maps_match_the_layers_attention(pretrain_checkpoint):
             normed = layer.ln1(tokens)
             per_head = layer.attention_map(tokens)
             _, _, v = layer.attn.project(normed)
-            implied = layer.attn.proj(
-                (per_head @ v).transpose(1, 2).flatten(2))
+            implied = layer.attn.proj((per_head @ v).transpose(1,
+                                                               2).flatten(2))
             fused = layer.attn(normed)
         torch.testing.assert_close(implied, fused, rtol=0, atol=1e-5)
         torch.testing.assert_close(avg, per_head.mean(1), rtol=0, atol=0)
@@ -97,8 +108,8 @@ def test_attention_maps_match_the_layers_attention(pretrain_checkpoint):
 def _frozen_encoder(checkpoint, random_init=False):
     """What tools/analysis/eval_frozen_features.py scores."""
     from mmsemanticmim.analysis import load_frozen_encoder
-    return load_frozen_encoder(checkpoint, random_init, out_type='featmap',
-                               final_norm=True)
+    return load_frozen_encoder(
+        checkpoint, random_init, out_type='featmap', final_norm=True)
 
 
 def test_eval_frozen_features(pretrain_checkpoint, cls_folder, tmp_path):
@@ -108,14 +119,18 @@ def test_eval_frozen_features(pretrain_checkpoint, cls_folder, tmp_path):
     import json
 
     import cv2
-    from mmsemanticmim.analysis import (evaluate_class_folder,
-                                          extract_features)
+
+    from mmsemanticmim.analysis import evaluate_class_folder, extract_features
     tsne = str(tmp_path / 'tsne.png')
     for random_init in (False, True):
         enc = _frozen_encoder(pretrain_checkpoint, random_init)
-        res = evaluate_class_folder(enc, cls_folder, 32, [127.] * 3,
-                                    [64.] * 3, train_split='train',
-                                    test_split='val', tsne=tsne)
+        res = evaluate_class_folder(
+            enc,
+            cls_folder,
+            32, [127.] * 3, [64.] * 3,
+            train_split='train',
+            test_split='val',
+            tsne=tsne)
         assert res == {'knn': 100.0, 'linear': 100.0}
     feats, labels = extract_features(enc, cls_folder, 'val', 32, [127.] * 3,
                                      [64.] * 3)
@@ -125,11 +140,13 @@ def test_eval_frozen_features(pretrain_checkpoint, cls_folder, tmp_path):
     assert img.std() > 10
     # the tool: the same scores, one JSON line
     proc = run_tool('tools/analysis/eval_frozen_features.py',
-                    pretrain_checkpoint, '--data-root', cls_folder,
-                    '--mean', '127', '127', '127', '--std', '64', '64', '64')
+                    pretrain_checkpoint, '--data-root', cls_folder, '--mean',
+                    '127', '127', '127', '--std', '64', '64', '64')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads(proc.stdout.splitlines()[-1]) == {'knn': 100.0,
-                                                        'linear': 100.0}
+    assert json.loads(proc.stdout.splitlines()[-1]) == {
+        'knn': 100.0,
+        'linear': 100.0
+    }
 
 
 def test_random_init_differs_from_checkpoint(pretrain_checkpoint):
@@ -163,12 +180,14 @@ def test_representation_report(pretrain_checkpoint, two_proxy_checkpoint,
     proc = run_tool(REPRESENTATION, pretrain_checkpoint, two_proxy_checkpoint,
                     '--data-root', cls_folder, '--out-dir', str(out),
                     '--names', 'a', 'b', '--random-init', '--mean', '127',
-                    '127', '127', '--std', '64', '64', '64',
-                    '--max-per-class', '6')
+                    '127', '127', '--std', '64', '64', '64', '--max-per-class',
+                    '6')
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = (out / 'representation.md').read_text()
-    rows = [line for line in table.splitlines()
-            if line.startswith(('| a |', '| b |', '| random init |'))]
+    rows = [
+        line for line in table.splitlines()
+        if line.startswith(('| a |', '| b |', '| random init |'))
+    ]
     assert len(rows) == 3 * 4
     assert rows[0].count('|') == 2 + 2 * 3 + 1  # k-NN | linear x 3 kinds
     report = json.loads((out / 'representation.json').read_text())
@@ -186,9 +205,10 @@ def test_representation_report(pretrain_checkpoint, two_proxy_checkpoint,
 
 def test_representation_report_refuses_bad_arguments(pretrain_checkpoint,
                                                      tmp_path):
+
     def refused(tool, *args):
-        proc = run_tool(tool, pretrain_checkpoint, '--out-dir',
-                        str(tmp_path), *args)
+        proc = run_tool(tool, pretrain_checkpoint, '--out-dir', str(tmp_path),
+                        *args)
         assert proc.returncode == 2, proc.stderr[-2000:]  # argparse's error
         return proc.stderr
 
@@ -198,8 +218,8 @@ def test_representation_report_refuses_bad_arguments(pretrain_checkpoint,
                                                   '--names', 'a', 'b')
     (tmp_path / 'train').mkdir()
     (tmp_path / 'val').mkdir()
-    assert '--max-per-class must be >= 0' in refused(
-        REPRESENTATION, *data, '--max-per-class', '-1')
+    assert '--max-per-class must be >= 0' in refused(REPRESENTATION, *data,
+                                                     '--max-per-class', '-1')
     assert '--per-class must be >= 1, got 0' in refused(
         ATTENTION, '--per-class', '0')
 
@@ -210,9 +230,10 @@ def test_attention_report(pretrain_checkpoint, two_proxy_checkpoint,
 
     import cv2
     out = tmp_path / 'attn'
-    proc = run_tool(ATTENTION, pretrain_checkpoint, two_proxy_checkpoint,
-                    '--out-dir', str(out), '--names', 'four', 'two',
-                    '--data-root', cls_folder, '--per-class', '3')
+    proc = run_tool(ATTENTION,
+                    pretrain_checkpoint, two_proxy_checkpoint, '--out-dir',
+                    str(out), '--names', 'four', 'two', '--data-root',
+                    cls_folder, '--per-class', '3')
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((out / 'attention.json').read_text())
     for name, proxies in (('four', 4), ('two', 2)):
@@ -239,11 +260,11 @@ def test_attention_is_drawn_on_the_training_normalisation(
     """The tiny config trains on MNIST statistics (33.3 / 78.6): the
     figure's input is normalised with them, not with ImageNet's."""
     import torch
-    from mmsemanticmim.analysis.attention_maps import (attention_rows,
-                                                      normalisation_of)
-    from mmsemanticmim.utils.image_norm import IMAGENET_MEAN as MEAN
 
+    from mmsemanticmim.analysis.attention_maps import (attention_rows,
+                                                       normalisation_of)
     from mmsemanticmim.models import SemanticMIMViT
+    from mmsemanticmim.utils.image_norm import IMAGENET_MEAN as MEAN
     mean, std = normalisation_of(pretrain_checkpoint)
     assert mean == (33.3, ) * 3 and std == (78.6, ) * 3
     enc = SemanticMIMViT.from_checkpoint(pretrain_checkpoint, out_type='raw')

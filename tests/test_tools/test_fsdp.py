@@ -13,8 +13,8 @@ import sys
 import pytest
 import torch
 
-from helpers import REPO, deterministic_config
 from mmsemanticmim.utils import torch_features
+from helpers import REPO, deterministic_config
 
 #: torch 2.1's FSDP cannot run on the CPU (a GPU-only torch feature there);
 #: such a machine is refused up front (test_fsdp_refused_where_it_cannot_run)
@@ -23,9 +23,12 @@ needs_fsdp_here = pytest.mark.skipif(
     reason=f'torch {torch.__version__} has no CPU FSDP')
 
 TESTS = osp.dirname(osp.dirname(osp.abspath(__file__)))
-ENV = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1',
-           OMP_NUM_THREADS='1',
-           PYTHONPATH=TESTS + os.pathsep + os.environ.get('PYTHONPATH', ''))
+ENV = dict(
+    os.environ,
+    PYTHON=sys.executable,
+    PYTHONUNBUFFERED='1',
+    OMP_NUM_THREADS='1',
+    PYTHONPATH=TESTS + os.pathsep + os.environ.get('PYTHONPATH', ''))
 
 
 def _port():
@@ -37,21 +40,25 @@ def _port():
 def _train(config, work, data_root, *flags):
     # max_norm 0.5 < the gradient norm (~2.4): clipping is active, so a
     # per-shard clip would show as a difference from DDP
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', config, '2', *flags, '--work-dir',
-         work, '--cfg-options', f'train_dataloader.dataset.data_root='
-         f'{data_root}', 'train_dataloader.batch_size=4',
-         'train_cfg.max_epochs=2', 'optim_wrapper.clip_grad.max_norm=0.5',
-         'default_hooks.logger.interval=1', 'env_cfg.dist_cfg.backend=gloo'],
-        cwd=REPO, env=dict(ENV, PORT=_port()), capture_output=True,
-        text=True, timeout=600)
+    proc = subprocess.run([
+        'bash', 'tools/dist_train.sh', config, '2', *flags, '--work-dir', work,
+        '--cfg-options', f'train_dataloader.dataset.data_root='
+        f'{data_root}', 'train_dataloader.batch_size=4',
+        'train_cfg.max_epochs=2', 'optim_wrapper.clip_grad.max_norm=0.5',
+        'default_hooks.logger.interval=1', 'env_cfg.dist_cfg.backend=gloo'
+    ],
+                          cwd=REPO,
+                          env=dict(ENV, PORT=_port()),
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     return proc.stdout + proc.stderr
 
 
 @needs_fsdp_here
-def test_fsdp_trains_like_ddp_saves_one_file_and_resumes(image_folder,
-                                                         tmp_path):
+def test_fsdp_trains_like_ddp_saves_one_file_and_resumes(
+        image_folder, tmp_path):
     config = deterministic_config(tmp_path)
     fsdp, ddp = str(tmp_path / 'fsdp'), str(tmp_path / 'ddp')
     log = _train(config, fsdp, image_folder, '--fsdp')
@@ -70,8 +77,8 @@ def test_fsdp_trains_like_ddp_saves_one_file_and_resumes(image_folder,
     for k, v in b['state_dict'].items():
         # tolerance: all-reduce order only (seen: 0 with per-layer units,
         # 3e-7 with one root unit, after 4 AdamW steps)
-        torch.testing.assert_close(a['state_dict'][k], v, rtol=0,
-                                   atol=2e-6, msg=k)
+        torch.testing.assert_close(
+            a['state_dict'][k], v, rtol=0, atol=2e-6, msg=k)
     assert len(a['optimizer']['state']) == len(b['optimizer']['state'])
 
     # resume from epoch 1: the same epoch 2, exactly
@@ -84,29 +91,33 @@ def test_fsdp_trains_like_ddp_saves_one_file_and_resumes(image_folder,
     assert 'resumed epoch: 1, iter: 2' in log
     c = torch.load(osp.join(resumed, 'epoch_2.pth'))
     for k, v in a['state_dict'].items():
-        torch.testing.assert_close(c['state_dict'][k], v, rtol=0, atol=0,
-                                   msg=k)
+        torch.testing.assert_close(
+            c['state_dict'][k], v, rtol=0, atol=0, msg=k)
 
     # every tool reads it: strict downstream loading and the extractor
     from mmsemanticmim.models import SemanticMIMViT
     enc = SemanticMIMViT.from_checkpoint(ckpt_path, out_type='raw')
     assert torch.equal(enc.layers[3].attn.qkv.weight,
                        a['state_dict']['backbone.layers.3.attn.qkv.weight'])
-    from mmsemanticmim.checkpoint import \
-        extract_encoder as extract
-    assert extract(ckpt_path,
-                   str(tmp_path / 'bb.pth')).num_proxy_tokens == 4
+    from mmsemanticmim.checkpoint import extract_encoder as extract
+    assert extract(ckpt_path, str(tmp_path / 'bb.pth')).num_proxy_tokens == 4
 
 
 def test_layer_decay_under_fsdp(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
-         '2', '--master_port', _port(), 'tests/dist_helpers.py',
-         str(tmp_path)], cwd=REPO, env=ENV, capture_output=True, text=True,
-        timeout=300)
+    proc = subprocess.run([
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+        '--master_port',
+        _port(), 'tests/dist_helpers.py',
+        str(tmp_path)
+    ],
+                          cwd=REPO,
+                          env=ENV,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    groups = json.loads([line for line in proc.stdout.splitlines()
-                         if line.startswith('{')][0])
+    groups = json.loads(
+        [line for line in proc.stdout.splitlines() if line.startswith('{')][0])
     # 4 layers + stem + rest: lr 0.5^(5 - depth), as without sharding
     lr = {k: v[0] for k, v in groups.items()}
     wd = {k: v[1] for k, v in groups.items()}
@@ -121,10 +132,14 @@ def test_layer_decay_under_fsdp(tmp_path):
     # and the parameters really are sharded: rank 0 holds part of them
     total = sum(v[2] for v in groups.values())
     assert 0 < total < sum(p.numel() for p in __import__(
-        'mmsemanticmim.models', fromlist=['SemanticMIMViT']).SemanticMIMViT(
-            arch=dict(embed_dims=96, num_layers=4, num_heads=3,
-                      feedforward_channels=384), img_size=32, patch_size=4,
-            num_proxy_tokens=2).parameters())
+        'mmsemanticmim.models', fromlist=['SemanticMIMViT']
+    ).SemanticMIMViT(
+        arch=dict(
+            embed_dims=96, num_layers=4, num_heads=3,
+            feedforward_channels=384),
+        img_size=32,
+        patch_size=4,
+        num_proxy_tokens=2).parameters())
 
 
 def test_fsdp_refused_where_it_cannot_run(monkeypatch):
@@ -132,8 +147,7 @@ def test_fsdp_refused_where_it_cannot_run(monkeypatch):
     refused before anything is built, saying why and what to do."""
     from mmengine.config import Config
 
-    from mmsemanticmim.engine.runners.build import (FSDP_RUNTIME,
-                                                    prepare_config)
+    from mmsemanticmim.engine.runners.build import FSDP_RUNTIME, prepare_config
     monkeypatch.setattr(torch_features, 'fsdp_runs_on_cpu', lambda: False)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     cfg = Config(dict(FSDP_RUNTIME))

@@ -8,27 +8,30 @@ import sys
 import pytest
 import torch
 
-from helpers import REPO
-from mmsemanticmim.models import SemanticMIMViT
 from mmsemanticmim.checkpoint import META_KEY
+from mmsemanticmim.models import SemanticMIMViT
+from helpers import REPO
 
 timm = pytest.importorskip('timm')
 from mmsemanticmim.checkpoint import onnx_export  # noqa: E402
 from mmsemanticmim.checkpoint.timm_files import (  # noqa: E402
     convert_timm_checkpoint, write_timm_checkpoint)
 
-TINY = dict(embed_dims=96, num_layers=3, num_heads=3,
-            feedforward_channels=384)
+TINY = dict(embed_dims=96, num_layers=3, num_heads=3, feedforward_channels=384)
 
 
 def _encoder(layer_type, num_proxy_tokens, **kwargs):
     """A randomly initialised encoder whose norms, biases and layer scales
     are not at their init values (so a dropped or swapped one shows)."""
     torch.manual_seed(num_proxy_tokens + (layer_type == 'beit'))
-    cfg = dict(arch=TINY, img_size=32, patch_size=4,
-               num_proxy_tokens=num_proxy_tokens, layer_type=layer_type,
-               layer_scale_init_value=0.1 if layer_type == 'beit' else 0.,
-               out_type='raw')
+    cfg = dict(
+        arch=TINY,
+        img_size=32,
+        patch_size=4,
+        num_proxy_tokens=num_proxy_tokens,
+        layer_type=layer_type,
+        layer_scale_init_value=0.1 if layer_type == 'beit' else 0.,
+        out_type='raw')
     cfg.update(kwargs)
     enc = SemanticMIMViT(**cfg)
     enc.init_weights()
@@ -42,23 +45,25 @@ def _encoder(layer_type, num_proxy_tokens, **kwargs):
 def _save(enc, path, prefix='', extra=None):
     state = {prefix + k: v for k, v in enc.state_dict().items()}
     state.update(extra or {})
-    torch.save(dict(meta={META_KEY: enc.checkpoint_meta().to_dict()},
-                    state_dict=state), path)
+    torch.save(
+        dict(
+            meta={META_KEY: enc.checkpoint_meta().to_dict()},
+            state_dict=state), path)
     return path
 
 
 def _timm(cfg, weights, **overrides):
     args = dict(cfg['model_args'], **overrides)
     return timm.create_model(
-        cfg['model_name'], pretrained=True,
+        cfg['model_name'],
+        pretrained=True,
         pretrained_cfg_overlay=dict(cfg['pretrained_cfg'], file=weights),
         **args).eval()
 
 
 @pytest.mark.parametrize('layer_type', ['vit', 'beit'])
 @pytest.mark.parametrize('num_proxy_tokens', [1, 8])
-def test_timm_equals_ours_and_round_trip_is_exact(layer_type,
-                                                  num_proxy_tokens,
+def test_timm_equals_ours_and_round_trip_is_exact(layer_type, num_proxy_tokens,
                                                   tmp_path, monkeypatch):
     monkeypatch.setenv('HF_HUB_OFFLINE', '1')
     enc = _encoder(layer_type, num_proxy_tokens)
@@ -75,8 +80,8 @@ def test_timm_equals_ours_and_round_trip_is_exact(layer_type,
         feats = model.forward_features(x)
         pooled = model.forward_head(feats, pre_logits=True)
     torch.testing.assert_close(feats, ours, rtol=0, atol=1e-5)
-    torch.testing.assert_close(pooled, ours[:, num_proxy_tokens:].mean(1),
-                               rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        pooled, ours[:, num_proxy_tokens:].mean(1), rtol=0, atol=1e-5)
 
     # another input size: the converter resizes as our encoder does at run
     # time, so timm built at that size agrees with ours fed that size
@@ -85,14 +90,18 @@ def test_timm_equals_ours_and_round_trip_is_exact(layer_type,
     x48 = torch.randn(2, 3, 48, 40)
     with torch.no_grad():
         torch.testing.assert_close(
-            _timm(cfg48, dst48).forward_features(x48), enc(x48)[-1],
-            rtol=0, atol=1e-5)
+            _timm(cfg48, dst48).forward_features(x48),
+            enc(x48)[-1],
+            rtol=0,
+            atol=1e-5)
 
     # and back: bit-identical weights, same meta
     back = str(tmp_path / 'back.pth')
     meta = convert_timm_checkpoint(dst, back)
     ckpt = torch.load(back)
-    assert meta == {**enc.checkpoint_meta().to_dict(), 'layer_type': layer_type}
+    assert meta == {
+        **enc.checkpoint_meta().to_dict(), 'layer_type': layer_type
+    }
     assert ckpt['meta'][META_KEY] == meta
     orig = enc.state_dict()
     assert set(ckpt['state_dict']) == set(orig)
@@ -107,19 +116,22 @@ def test_pretraining_checkpoint_converts(pretrain_checkpoint, tmp_path,
                                          monkeypatch):
     monkeypatch.setenv('HF_HUB_OFFLINE', '1')
     dst = str(tmp_path / 'vit.safetensors')
-    out = subprocess.run(
-        [sys.executable, 'tools/model_converters/semanticmim_to_timm.py',
-         pretrain_checkpoint, dst], cwd=REPO, capture_output=True,
-        text=True)
+    out = subprocess.run([
+        sys.executable, 'tools/model_converters/semanticmim_to_timm.py',
+        pretrain_checkpoint, dst
+    ],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     with open(str(tmp_path / 'vit.json')) as f:
         cfg = json.load(f)
-    enc = SemanticMIMViT.from_checkpoint(pretrain_checkpoint,
-                                         out_type='raw').eval()
+    enc = SemanticMIMViT.from_checkpoint(
+        pretrain_checkpoint, out_type='raw').eval()
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(_timm(cfg, dst).forward_features(x),
-                                   enc(x)[-1], rtol=0, atol=1e-5)
+        torch.testing.assert_close(
+            _timm(cfg, dst).forward_features(x), enc(x)[-1], rtol=0, atol=1e-5)
 
 
 def test_finetuned_pooling_norm_and_classifier(tmp_path, monkeypatch):
@@ -128,17 +140,19 @@ def test_finetuned_pooling_norm_and_classifier(tmp_path, monkeypatch):
     monkeypatch.setenv('HF_HUB_OFFLINE', '1')
     enc = _encoder('vit', 4, final_norm=False, out_type='avg_featmap')
     head = torch.nn.Linear(96, 5)
-    src = _save(enc, str(tmp_path / 'ft.pth'), 'backbone.', {
-        'head.layers.head.weight': head.weight.data,
-        'head.layers.head.bias': head.bias.data})
+    src = _save(
+        enc, str(tmp_path / 'ft.pth'), 'backbone.', {
+            'head.layers.head.weight': head.weight.data,
+            'head.layers.head.bias': head.bias.data
+        })
     dst = str(tmp_path / 'ft.safetensors')
     cfg = write_timm_checkpoint(src, dst)
     assert cfg['model_args']['fc_norm'] and \
         cfg['model_args']['num_classes'] == 5
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(_timm(cfg, dst)(x), head(enc(x)[-1]),
-                                   rtol=0, atol=1e-5)
+        torch.testing.assert_close(
+            _timm(cfg, dst)(x), head(enc(x)[-1]), rtol=0, atol=1e-5)
 
 
 def test_both_final_norms_need_a_choice(tmp_path):
@@ -146,24 +160,31 @@ def test_both_final_norms_need_a_choice(tmp_path):
     src = _save(enc, str(tmp_path / 'both.pth'))
     with pytest.raises(ValueError, match='--drop-pooling-norm'):
         write_timm_checkpoint(src, str(tmp_path / 'x.safetensors'))
-    cfg = write_timm_checkpoint(src, str(tmp_path / 'x.safetensors'),
-                                      drop_pooling_norm=True)
+    cfg = write_timm_checkpoint(
+        src, str(tmp_path / 'x.safetensors'), drop_pooling_norm=True)
     assert not cfg['model_args']['fc_norm']
 
 
 def test_foreign_and_broken_files_are_refused(tmp_path):
     from mmpretrain.models import VisionTransformer
     vit = str(tmp_path / 'mmpretrain_vit.pth')
-    torch.save(dict(state_dict=VisionTransformer(
-        arch='deit-tiny', img_size=32, patch_size=4).state_dict()), vit)
+    torch.save(
+        dict(
+            state_dict=VisionTransformer(
+                arch='deit-tiny', img_size=32, patch_size=4).state_dict()),
+        vit)
     junk = tmp_path / 'junk.pth'
     junk.write_bytes(b'\x00not a checkpoint' * 50)
     for path, msg in ((vit, 'holds no SemanticMIM encoder'),
                       (str(junk), 'Cannot read checkpoint')):
-        proc = subprocess.run(
-            [sys.executable, 'tools/model_converters/semanticmim_to_timm.py',
-             path, str(tmp_path / 'out.safetensors')], cwd=REPO,
-            capture_output=True, text=True)
+        proc = subprocess.run([
+            sys.executable, 'tools/model_converters/semanticmim_to_timm.py',
+            path,
+            str(tmp_path / 'out.safetensors')
+        ],
+                              cwd=REPO,
+                              capture_output=True,
+                              text=True)
         assert proc.returncode != 0 and msg in proc.stderr, proc.stderr
         assert path in proc.stderr
     assert not osp.exists(tmp_path / 'out.safetensors')
@@ -174,9 +195,17 @@ def test_plain_timm_vit_with_registers(tmp_path, monkeypatch):
     layer scale, as DINOv2-style models) becomes an exact SemanticMIMViT."""
     torch.manual_seed(0)
     model = timm.create_model(
-        'vit_small_patch16_224', pretrained=False, img_size=32,
-        patch_size=4, embed_dim=96, depth=2, num_heads=3, reg_tokens=2,
-        no_embed_class=True, init_values=0.5, num_classes=0).eval()
+        'vit_small_patch16_224',
+        pretrained=False,
+        img_size=32,
+        patch_size=4,
+        embed_dim=96,
+        depth=2,
+        num_heads=3,
+        reg_tokens=2,
+        no_embed_class=True,
+        init_values=0.5,
+        num_classes=0).eval()
     with torch.no_grad():  # timm inits biases to zero: make them count
         for name, p in model.named_parameters():
             if 'bias' in name or 'norm' in name:
@@ -189,8 +218,8 @@ def test_plain_timm_vit_with_registers(tmp_path, monkeypatch):
     enc = SemanticMIMViT.from_checkpoint(dst, out_type='raw').eval()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(enc(x)[-1], model.forward_features(x),
-                                   rtol=0, atol=1e-5)
+        torch.testing.assert_close(
+            enc(x)[-1], model.forward_features(x), rtol=0, atol=1e-5)
     with pytest.raises(ValueError, match='nonzero key bias'):
         convert_timm_checkpoint(src, dst, layer_type='beit')
 
@@ -212,11 +241,8 @@ def test_extracted_backbone_keeps_a_guessed_head_count_guessed(
         pretrain_checkpoint, tmp_path):
     """A checkpoint without encoder meta: the head count is guessed, and
     the extracted file must not record the guess as a fact."""
-    from mmsemanticmim.checkpoint import \
-        extract_encoder as extract
-
-    from mmsemanticmim.checkpoint import \
-        load_encoder_checkpoint
+    from mmsemanticmim.checkpoint import extract_encoder as extract
+    from mmsemanticmim.checkpoint import load_encoder_checkpoint
     ckpt = torch.load(pretrain_checkpoint, weights_only=True)
     ckpt['meta'].pop(META_KEY)
     bare = str(tmp_path / 'bare.pth')
@@ -242,36 +268,41 @@ def test_timm_round_trip_keeps_a_guessed_head_count_guessed(tmp_path):
     meta = enc.checkpoint_meta()
     meta.num_heads = None  # as a checkpoint that does not record it
     src = str(tmp_path / 'enc.pth')
-    torch.save(dict(meta={META_KEY: meta.to_dict()},
-                    state_dict=enc.state_dict()), src)
+    torch.save(
+        dict(meta={META_KEY: meta.to_dict()}, state_dict=enc.state_dict()),
+        src)
     cfg = write_timm_checkpoint(src, str(tmp_path / 'vit.safetensors'))
     assert cfg['model_args']['num_heads'] == 96 // 64
     assert 'num_heads' not in cfg[META_KEY]
-    back = convert_timm_checkpoint(str(tmp_path / 'vit.safetensors'),
-                                str(tmp_path / 'back.pth'))
+    back = convert_timm_checkpoint(
+        str(tmp_path / 'vit.safetensors'), str(tmp_path / 'back.pth'))
     assert 'num_heads' not in back
     saved = torch.load(tmp_path / 'back.pth', weights_only=True)['meta']
     assert 'num_heads' not in saved[META_KEY]
     # a count given on the command line is recorded
-    back = convert_timm_checkpoint(str(tmp_path / 'vit.safetensors'),
-                                str(tmp_path / 'back3.pth'), num_heads=3)
+    back = convert_timm_checkpoint(
+        str(tmp_path / 'vit.safetensors'),
+        str(tmp_path / 'back3.pth'),
+        num_heads=3)
     assert back['num_heads'] == 3
     # a recorded count survives the round trip
     src = _save(enc, str(tmp_path / 'rec.pth'))
     write_timm_checkpoint(src, str(tmp_path / 'rec.safetensors'))
-    back = convert_timm_checkpoint(str(tmp_path / 'rec.safetensors'),
-                                str(tmp_path / 'rec_back.pth'))
+    back = convert_timm_checkpoint(
+        str(tmp_path / 'rec.safetensors'), str(tmp_path / 'rec_back.pth'))
     assert back['num_heads'] == 3
     # a plain timm state dict records nothing about heads
     from mmsemanticmim.checkpoint.timm_interop import encoder_to_timm
     tstate, _ = encoder_to_timm(enc.state_dict(), enc.checkpoint_meta())
     torch.save(tstate, tmp_path / 'plain.pth')
-    back = convert_timm_checkpoint(str(tmp_path / 'plain.pth'),
-                                str(tmp_path / 'plain_back.pth'))
+    back = convert_timm_checkpoint(
+        str(tmp_path / 'plain.pth'), str(tmp_path / 'plain_back.pth'))
     assert 'num_heads' not in back
     with pytest.raises(ValueError, match='5 heads do not divide the width'):
-        convert_timm_checkpoint(str(tmp_path / 'plain.pth'),
-                             str(tmp_path / 'bad.pth'), num_heads=5)
+        convert_timm_checkpoint(
+            str(tmp_path / 'plain.pth'),
+            str(tmp_path / 'bad.pth'),
+            num_heads=5)
 
 
 def test_timm_folder_format_loads_with_local_dir(tmp_path):
@@ -280,10 +311,13 @@ def test_timm_folder_format_loads_with_local_dir(tmp_path):
     enc = _encoder('beit', 4)
     src = _save(enc, str(tmp_path / 'enc.pth'), prefix='backbone.')
     out = str(tmp_path / 'timm_dir')
-    run = subprocess.run(
-        [sys.executable,
-         osp.join(REPO, 'tools/model_converters/semanticmim_to_timm.py'),
-         src, out], capture_output=True, text=True)
+    run = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/model_converters/semanticmim_to_timm.py'), src,
+        out
+    ],
+                         capture_output=True,
+                         text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     assert sorted(os.listdir(out)) == ['config.json', 'model.safetensors']
     model = timm.create_model(f'local-dir:{out}', pretrained=True).eval()
@@ -300,21 +334,24 @@ def test_timm_folder_format_loads_with_local_dir(tmp_path):
 def test_hubconf_gives_the_encoder_of_a_checkpoint(tmp_path):
     enc = SemanticMIMViT(arch='base', num_proxy_tokens=2, out_type='raw')
     path = _save(enc, str(tmp_path / 'base.pth'))
-    loaded = torch.hub.load(REPO, 'semanticmim_vit_base_p16', source='local',
-                            checkpoint=path, out_type='raw')
+    loaded = torch.hub.load(
+        REPO,
+        'semanticmim_vit_base_p16',
+        source='local',
+        checkpoint=path,
+        out_type='raw')
     assert loaded.num_proxy_tokens == 2
     assert torch.equal(loaded.proxy_tokens, enc.proxy_tokens)
     with pytest.raises(ValueError, match='entry of its size'):
-        torch.hub.load(REPO, 'semanticmim_vit_large_p16', source='local',
-                       checkpoint=path)
-    fresh = torch.hub.load(REPO, 'semanticmim_vit_base_p16', source='local',
-                           num_proxy_tokens=8)
+        torch.hub.load(
+            REPO, 'semanticmim_vit_large_p16', source='local', checkpoint=path)
+    fresh = torch.hub.load(
+        REPO, 'semanticmim_vit_base_p16', source='local', num_proxy_tokens=8)
     assert fresh.proxy_tokens.shape == (1, 8, 768)
 
 
 def test_timm_destination_is_a_folder_or_safetensors(tmp_path):
-    from mmsemanticmim.checkpoint.timm_files import \
-        is_timm_folder_target
+    from mmsemanticmim.checkpoint.timm_files import is_timm_folder_target
     assert is_timm_folder_target(str(tmp_path / 'vit_dir'))
     assert not is_timm_folder_target(str(tmp_path / 'vit.safetensors'))
     with pytest.raises(ValueError, match='ending in .safetensors'):

@@ -8,8 +8,11 @@ import torch
 
 from helpers import REPO, TINY_CONFIGS
 
-ENV = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1',
-           OMP_NUM_THREADS='1')
+ENV = dict(
+    os.environ,
+    PYTHON=sys.executable,
+    PYTHONUNBUFFERED='1',
+    OMP_NUM_THREADS='1')
 
 
 def _opts(data_root, epochs):
@@ -22,21 +25,23 @@ def _opts(data_root, epochs):
 
 
 def _run(cmd):
-    proc = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
 
 def test_train_then_resume_cli(image_folder, tmp_path):
     work = str(tmp_path / 'w')
-    train = [sys.executable, 'tools/train.py', TINY_CONFIGS['maskfeat'],
-             '--work-dir', work]
+    train = [
+        sys.executable, 'tools/train.py', TINY_CONFIGS['maskfeat'],
+        '--work-dir', work
+    ]
     _run(train + _opts(image_folder, 1))
     assert osp.exists(osp.join(work, 'epoch_1.pth'))
     # one epoch more than the run was built for: accepted by name
-    log = _run(train + ['--resume', '--resume-changed', 'max_epochs']
-               + _opts(image_folder, 2))
+    log = _run(train + ['--resume', '--resume-changed', 'max_epochs'] +
+               _opts(image_folder, 2))
     assert 'resumed epoch: 1, iter: 4' in log
     assert 'max_epochs: checkpoint 1, config 2' in log
     ckpt = torch.load(osp.join(work, 'epoch_2.pth'))

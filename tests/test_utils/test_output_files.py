@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from helpers import REPO
 from mmsemanticmim.utils.output_files import (refuse_overwriting_input,
                                               written_atomically)
+from helpers import REPO
 
 
 def _digest(path):
@@ -45,8 +45,7 @@ def test_an_output_that_is_an_input_is_refused(tmp_path):
     refuse_overwriting_input([str(tmp_path / 'other.pth')], [str(src), None])
 
 
-def test_extract_backbone_refuses_its_own_input(pretrain_checkpoint,
-                                                tmp_path):
+def test_extract_backbone_refuses_its_own_input(pretrain_checkpoint, tmp_path):
     """extract_backbone.py X X: refused before reading, X unchanged; the
     same through a link."""
     src = tmp_path / 'epoch_1.pth'
@@ -55,17 +54,26 @@ def test_extract_backbone_refuses_its_own_input(pretrain_checkpoint,
     link = tmp_path / 'latest.pth'
     link.symlink_to(src)
     for out in (src, link):
-        proc = subprocess.run(
-            [sys.executable, 'tools/model_converters/extract_backbone.py',
-             str(src), str(out)], cwd=REPO, capture_output=True, text=True)
+        proc = subprocess.run([
+            sys.executable, 'tools/model_converters/extract_backbone.py',
+            str(src),
+            str(out)
+        ],
+                              cwd=REPO,
+                              capture_output=True,
+                              text=True)
         assert proc.returncode != 0
         assert 'is the input' in proc.stderr and 'Nothing written' in \
             proc.stderr
         assert _digest(src) == before
-    proc = subprocess.run(
-        [sys.executable, 'tools/model_converters/extract_backbone.py',
-         str(src), str(tmp_path / 'backbone.pth')], cwd=REPO,
-        capture_output=True, text=True)
+    proc = subprocess.run([
+        sys.executable, 'tools/model_converters/extract_backbone.py',
+        str(src),
+        str(tmp_path / 'backbone.pth')
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert sorted(os.listdir(tmp_path)) == ['backbone.pth', 'epoch_1.pth',
-                                            'latest.pth']
+    assert sorted(
+        os.listdir(tmp_path)) == ['backbone.pth', 'epoch_1.pth', 'latest.pth']

@@ -35,27 +35,39 @@ def main(argv=None):
     parser.add_argument('--names', nargs='+')
     parser.add_argument('--data-root', help='class folder of images')
     parser.add_argument('--split', default='val')
-    parser.add_argument('--per-class', type=int, default=8,
-                        help='images of each class (with --data-root)')
+    parser.add_argument(
+        '--per-class',
+        type=int,
+        default=8,
+        help='images of each class (with --data-root)')
     parser.add_argument('--image', help='one image file')
-    parser.add_argument('--sample', default='astronaut',
-                        help='scikit-image sample photo name')
+    parser.add_argument(
+        '--sample', default='astronaut', help='scikit-image sample photo name')
     add_image_args(parser)
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
     names = checkpoint_names(parser, args)
-    if args.data_root and not osp.isdir(osp.join(args.data_root,
-                                                 args.split)):
+    if args.data_root and not osp.isdir(osp.join(args.data_root, args.split)):
         parser.error(f'{args.data_root}/{args.split} not found')
     if args.per_class < 1:
         parser.error(f'--per-class must be >= 1, got {args.per_class}')
     source = (f'{args.data_root}/{args.split}, {args.per_class} images a '
               'class' if args.data_root else args.image or args.sample)
-    print(attention_report(
-        args.checkpoints, names, args.out_dir, args.mean, args.std,
-        args.img_size, args.device, caption=f'Attention over {source}',
-        data_root=args.data_root, split=args.split,
-        per_class=args.per_class, image=args.image, sample=args.sample))
+    print(
+        attention_report(
+            args.checkpoints,
+            names,
+            args.out_dir,
+            args.mean,
+            args.std,
+            args.img_size,
+            args.device,
+            caption=f'Attention over {source}',
+            data_root=args.data_root,
+            split=args.split,
+            per_class=args.per_class,
+            image=args.image,
+            sample=args.sample))
 
 
 if __name__ == '__main__':

@@ -20,8 +20,8 @@ import argparse
 import json
 
 import mmsemanticmim  # registers the components
-from mmsemanticmim.analysis import add_image_args
-from mmsemanticmim.analysis import evaluate_class_folder, load_frozen_encoder
+from mmsemanticmim.analysis import (add_image_args, evaluate_class_folder,
+                                    load_frozen_encoder)
 
 MNIST_DEMO_NORM = dict(mean=[33.3] * 3, std=[78.6] * 3)
 
@@ -37,16 +37,26 @@ def main():
     parser.add_argument('--k', type=int, default=20)
     parser.add_argument('--temperature', type=float, default=0.07)
     parser.add_argument('--tsne', help='write a t-SNE PNG here')
-    parser.add_argument('--random-init', action='store_true',
-                        help="the checkpoint's architecture, random weights")
+    parser.add_argument(
+        '--random-init',
+        action='store_true',
+        help="the checkpoint's architecture, random weights")
     args = parser.parse_args()
     # the last layer's patch features, after the final norm
-    encoder = load_frozen_encoder(args.checkpoint, args.random_init,
-                                  out_type='featmap', final_norm=True)
+    encoder = load_frozen_encoder(
+        args.checkpoint, args.random_init, out_type='featmap', final_norm=True)
     size = args.img_size or encoder.img_size[0]
     result = evaluate_class_folder(
-        encoder, args.data_root, size, args.mean, args.std, args.train_split,
-        args.test_split, args.k, args.temperature, args.tsne,
+        encoder,
+        args.data_root,
+        size,
+        args.mean,
+        args.std,
+        args.train_split,
+        args.test_split,
+        args.k,
+        args.temperature,
+        args.tsne,
         title=args.checkpoint)
     print(json.dumps(result))
 

@@ -35,15 +35,20 @@ def parse_args(argv=None):
     parser.add_argument('--data-root', required=True)
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--names', nargs='+')
-    parser.add_argument('--random-init', action='store_true',
-                        help="add the first checkpoint's architecture with "
-                        'random weights')
+    parser.add_argument(
+        '--random-init',
+        action='store_true',
+        help="add the first checkpoint's architecture with "
+        'random weights')
     parser.add_argument('--train-split', default='train')
     parser.add_argument('--test-split', default='val')
     add_image_args(parser)
-    parser.add_argument('--max-per-class', type=int, default=0,
-                        help='probe the first N images of each class '
-                        '(0: all)')
+    parser.add_argument(
+        '--max-per-class',
+        type=int,
+        default=0,
+        help='probe the first N images of each class '
+        '(0: all)')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
     args.names = checkpoint_names(parser, args)
@@ -60,12 +65,20 @@ def parse_args(argv=None):
 def main(argv=None):
     mmsemanticmim.setup_env()  # weights-only checkpoint loading
     args = parse_args(argv)
-    print(representation_report(
-        args.checkpoints, args.names, args.out_dir, args.random_init,
-        data_root=args.data_root, img_size=args.img_size, mean=args.mean,
-        std=args.std, train_split=args.train_split,
-        test_split=args.test_split, max_per_class=args.max_per_class or None,
-        device=args.device))
+    print(
+        representation_report(
+            args.checkpoints,
+            args.names,
+            args.out_dir,
+            args.random_init,
+            data_root=args.data_root,
+            img_size=args.img_size,
+            mean=args.mean,
+            std=args.std,
+            train_split=args.train_split,
+            test_split=args.test_split,
+            max_per_class=args.max_per_class or None,
+            device=args.device))
 
 
 if __name__ == '__main__':

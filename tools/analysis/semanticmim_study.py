@@ -56,12 +56,12 @@ ARMS = {
 SUFFIX = '_vit-tiny-p4_1xb64-coslr-10e_mnist-demo.py'
 
 
-def pretrain(name: str, data_root: str, work_dir: str, epochs: int,
-             seed: int, norm: dict) -> str:
+def pretrain(name: str, data_root: str, work_dir: str, epochs: int, seed: int,
+             norm: dict) -> str:
     """Pre-train one arm (``configs/semanticmim/NAME{SUFFIX}``) with the
     study's budget; returns its final checkpoint."""
-    cfg = Config.fromfile(package_file('configs', 'semanticmim',
-                                        name + SUFFIX))
+    cfg = Config.fromfile(
+        package_file('configs', 'semanticmim', name + SUFFIX))
     cfg.data_preprocessor.mean = norm['mean']
     cfg.data_preprocessor.std = norm['std']
     cfg.work_dir = work_dir
@@ -73,28 +73,30 @@ def pretrain(name: str, data_root: str, work_dir: str, epochs: int,
     # the same schedule shape for every arm, stretched to the epochs given
     cfg.param_scheduler[-1].end = epochs
     cfg.randomness = dict(seed=seed, deterministic=False)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=epochs, max_keep_ckpts=1)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
     cfg.default_hooks.logger.interval = 50
     add_checkpoint_hooks(cfg)
     build_runner(cfg).train()
     return osp.join(work_dir, f'epoch_{epochs}.pth')
 
 
-def pixel_statistics(data_root: str, split: str = 'train',
+def pixel_statistics(data_root: str,
+                     split: str = 'train',
                      img_size: int = 32) -> dict:
     """Per-channel pixel mean and std (0-255) of a split, as the data
     preprocessor and the probes normalise with them."""
     total, total_sq, count = 0., 0., 0
-    for img, _ in image_folder_batches(data_root, split, img_size,
-                                       [0.] * 3, [1.] * 3):
+    for img, _ in image_folder_batches(data_root, split, img_size, [0.] * 3,
+                                       [1.] * 3):
         total = total + img.sum((0, 2, 3)).double()
         total_sq = total_sq + (img.double()**2).sum((0, 2, 3))
         count += img.shape[0] * img.shape[2] * img.shape[3]
     mean = total / count
     std = (total_sq / count - mean**2).sqrt()
-    return dict(mean=[round(float(v), 2) for v in mean],
-                std=[round(float(v), 2) for v in std])
+    return dict(
+        mean=[round(float(v), 2) for v in mean],
+        std=[round(float(v), 2) for v in std])
 
 
 def channels(values: List[float]) -> str:
@@ -122,6 +124,7 @@ def arm_row(arm: str, per_seed: List[dict]) -> str:
     """One results-table row: last-layer patch features (mean +- std over
     seeds), then the best layer / feature and the best proxy features of
     the seed-averaged records."""
+
     def stat(values):
         sd = statistics.stdev(values) if len(values) > 1 else 0.
         return f'{statistics.mean(values):.1f} ± {sd:.1f}'
@@ -137,8 +140,10 @@ def arm_row(arm: str, per_seed: List[dict]) -> str:
 
     records = mean_records([r['records'] for r in per_seed])
     last = [r for r in records if r['feature'] == 'patch'][-1]['layer']
-    lasts = [[r for r in s['records'] if r['feature'] == 'patch' and
-              r['layer'] == last][0] for s in per_seed]
+    lasts = [[
+        r for r in s['records']
+        if r['feature'] == 'patch' and r['layer'] == last
+    ][0] for s in per_seed]
     return (f"| {arm} | {stat([r['knn'] for r in lasts])} | "
             f"{stat([r['linear'] for r in lasts])} | {best('knn')} | "
             f"{best('linear')} | {best('knn', 'proxy')} | "
@@ -163,61 +168,82 @@ def run_study(work_dir: str, data_root: str, epochs: int,
     os.makedirs(work_dir, exist_ok=True)
     start = time.time()
     norm = pixel_statistics(data_root)
-    print(f"[study] {data['caption']}; pixel mean {channels(norm['mean'])}, "
-          f"std {channels(norm['std'])}", flush=True)
+    print(
+        f"[study] {data['caption']}; pixel mean {channels(norm['mean'])}, "
+        f"std {channels(norm['std'])}",
+        flush=True)
     probe = dict(data_root=data_root, img_size=32, **norm)
     results, ckpts = {}, {}
     for arm, name in ARMS.items():
         for seed in seeds:
             run_dir = osp.join(work_dir, f'{name}_seed{seed}')
-            ckpt = pretrain(name, data_root, run_dir, epochs, seed,
-                            norm)
+            ckpt = pretrain(name, data_root, run_dir, epochs, seed, norm)
             ckpts.setdefault(arm, ckpt)
             tsne = osp.join(work_dir, f'tsne_{name}.png') \
                 if seed == seeds[0] else None
-            records = layer_report(ckpt, tsne=tsne,
-                                   title=f'{arm}, seed {seed}', **probe)
-            results.setdefault(arm, []).append(dict(seed=seed,
-                                                    records=records))
+            records = layer_report(
+                ckpt, tsne=tsne, title=f'{arm}, seed {seed}', **probe)
+            results.setdefault(arm,
+                               []).append(dict(seed=seed, records=records))
             best = best_record(records)
-            print(f"[study] {arm} seed {seed}: last layer {records[-3:]}, "
-                  f"best linear {best} ({time.time() - start:.0f} s)",
-                  flush=True)
+            print(
+                f"[study] {arm} seed {seed}: last layer {records[-3:]}, "
+                f"best linear {best} ({time.time() - start:.0f} s)",
+                flush=True)
     any_ckpt = next(iter(ckpts.values()))
     for seed in seeds:
         tsne = osp.join(work_dir, 'tsne_random-init.png') \
             if seed == seeds[0] else None
-        records = layer_report(any_ckpt, random_init=True, seed=seed,
-                               tsne=tsne, title=f'random init, seed {seed}',
-                               **probe)
-        results.setdefault('random init', []).append(dict(seed=seed,
-                                                          records=records))
+        records = layer_report(
+            any_ckpt,
+            random_init=True,
+            seed=seed,
+            tsne=tsne,
+            title=f'random init, seed {seed}',
+            **probe)
+        results.setdefault('random init',
+                           []).append(dict(seed=seed, records=records))
     for arm, ckpt in ckpts.items():
         name = ARMS[arm]
-        visualize([ckpt], osp.join(work_dir, f'attention_{name}.png'),
-                  sample='astronaut', img_size=32, names=[arm],
-                  mean=norm['mean'], std=norm['std'])
+        visualize([ckpt],
+                  osp.join(work_dir, f'attention_{name}.png'),
+                  sample='astronaut',
+                  img_size=32,
+                  names=[arm],
+                  mean=norm['mean'],
+                  std=norm['std'])
     for pair in (('SemanticMIM (HOG)', 'baseline (HOG)'),
                  ('SemanticMIM (pixel)', 'baseline (pixel)')):
         visualize([ckpts[pair[0]], ckpts[pair[1]]],
-                  osp.join(work_dir, 'attention_'
-                           f"{ARMS[pair[0]].split('-')[1]}_side-by-side.png"),
-                  sample='astronaut', img_size=32, names=list(pair),
-                  mean=norm['mean'], std=norm['std'])
+                  osp.join(
+                      work_dir, 'attention_'
+                      f"{ARMS[pair[0]].split('-')[1]}_side-by-side.png"),
+                  sample='astronaut',
+                  img_size=32,
+                  names=list(pair),
+                  mean=norm['mean'],
+                  std=norm['std'])
 
     setting = (f"{data['caption']}; tiny ViT (4x96, 32 px, patch 4, 4 "
                f'proxies), {epochs} epochs x batch 64, seeds '
                f"{seeds}; pixel mean {channels(norm['mean'])}, std "
                f"{channels(norm['std'])}")
     layer_table = write_representation(
-        {arm: mean_records([r['records'] for r in rows])
-         for arm, rows in results.items()}, work_dir,
-        f'{setting}; mean over seeds.')
+        {
+            arm: mean_records([r['records'] for r in rows])
+            for arm, rows in results.items()
+        }, work_dir, f'{setting}; mean over seeds.')
     attention_table = attention_report(
-        list(ckpts.values()), list(ckpts), work_dir, norm['mean'],
-        norm['std'], caption=f"Attention of seed {seeds[0]}, over "
-        f"{data_root}/val, 8 images a class", data_root=data_root,
-        split='val', per_class=8)
+        list(ckpts.values()),
+        list(ckpts),
+        work_dir,
+        norm['mean'],
+        norm['std'],
+        caption=f"Attention of seed {seeds[0]}, over "
+        f"{data_root}/val, 8 images a class",
+        data_root=data_root,
+        split='val',
+        per_class=8)
     lines = [
         f'{setting}.', '',
         'Frozen features scored by k-NN and a linear probe on the val split '
@@ -229,19 +255,27 @@ def run_study(work_dir: str, data_root: str, epochs: int,
         'upper bounds, not held-out figures.', '',
         '| arm | k-NN, last layer | linear, last layer | k-NN, best on val | '
         'linear, best on val | k-NN, proxy, best on val | '
-        'linear, proxy, best on val |',
-        '|---|---|---|---|---|---|---|'
+        'linear, proxy, best on val |', '|---|---|---|---|---|---|---|'
     ]
     lines += [arm_row(arm, rows) for arm, rows in results.items()]
-    lines += ['', f'Wall time: {time.time() - start:.0f} s.', '',
-              '## Layer by layer (representation.md)', '', layer_table, '',
-              '## Attention (attention.md)', '', attention_table]
+    lines += [
+        '', f'Wall time: {time.time() - start:.0f} s.', '',
+        '## Layer by layer (representation.md)', '', layer_table, '',
+        '## Attention (attention.md)', '', attention_table
+    ]
     table = '\n'.join(lines)
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(table + '\n')
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(data=data, norm=norm, epochs=epochs,
-                       seeds=seeds, results=results), f, indent=1)
+        json.dump(
+            dict(
+                data=data,
+                norm=norm,
+                epochs=epochs,
+                seeds=seeds,
+                results=results),
+            f,
+            indent=1)
     return table
 
 

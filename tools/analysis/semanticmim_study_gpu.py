@@ -86,8 +86,10 @@ def check_settings(work_dir: str, settings: dict) -> None:
         with open(path) as f:
             saved = json.load(f)
         if saved != settings:
-            changed = {k: (saved.get(k), v) for k, v in settings.items()
-                       if saved.get(k) != v}
+            changed = {
+                k: (saved.get(k), v)
+                for k, v in settings.items() if saved.get(k) != v
+            }
             raise SystemExit(
                 f'{work_dir} holds a run with other settings (was, now): '
                 f'{changed}. Give another --work-dir, or remove the folder '
@@ -98,29 +100,37 @@ def check_settings(work_dir: str, settings: dict) -> None:
         json.dump(settings, f, indent=1)
 
 
-def pretrain(arm: str, data_root: str, work_dir: str, gpus: int,
-             epochs: int, batch_size: Optional[int],
-             cfg_options: List[str]) -> str:
+def pretrain(arm: str, data_root: str, work_dir: str, gpus: int, epochs: int,
+             batch_size: Optional[int], cfg_options: List[str]) -> str:
     """Train one arm with tools/dist_train.sh; returns its final
     checkpoint (skipped when that exists already)."""
-    check_settings(work_dir, dict(
-        config=osp.basename(config_path(arm)), data_root=data_root,
-        gpus=gpus, epochs=epochs, batch_size=batch_size,
-        cfg_options=list(cfg_options)))
+    check_settings(
+        work_dir,
+        dict(
+            config=osp.basename(config_path(arm)),
+            data_root=data_root,
+            gpus=gpus,
+            epochs=epochs,
+            batch_size=batch_size,
+            cfg_options=list(cfg_options)))
     final = osp.join(work_dir, f'epoch_{epochs}.pth')
     if osp.isfile(final):
-        print(f'[study-gpu] {arm}: {final} exists, not trained again',
-              flush=True)
+        print(
+            f'[study-gpu] {arm}: {final} exists, not trained again',
+            flush=True)
         return final
     options = [f'train_dataloader.dataset.data_root={data_root}']
     if epochs != PRESET_EPOCHS:
         options += schedule_options(epochs)
     if batch_size:
         options.append(f'train_dataloader.batch_size={batch_size}')
-    cmd = ['bash', package_file('tools', 'dist_train.sh'),
-           config_path(arm), str(gpus), '--work-dir', work_dir,
-           '--auto-scale-lr', '--auto-resume', '--cfg-options',
-           *options, *cfg_options]
+    cmd = [
+        'bash',
+        package_file('tools', 'dist_train.sh'),
+        config_path(arm),
+        str(gpus), '--work-dir', work_dir, '--auto-scale-lr', '--auto-resume',
+        '--cfg-options', *options, *cfg_options
+    ]
     env = dict(os.environ, PORT=str(_free_port()), PYTHON=sys.executable)
     print('[study-gpu] ' + ' '.join(cmd), flush=True)
     subprocess.run(cmd, env=env, check=True)
@@ -145,37 +155,47 @@ def run_study(args: Namespace) -> str:
     start = time.time()
     ckpts = {}
     for arm in args.arms:
-        ckpts[ARMS[arm]] = pretrain(
-            arm, osp.abspath(args.data_root),
-            osp.join(args.work_dir, arm), args.gpus, args.epochs,
-            args.batch_size, args.cfg_options)
+        ckpts[ARMS[arm]] = pretrain(arm, osp.abspath(args.data_root),
+                                    osp.join(args.work_dir,
+                                             arm), args.gpus, args.epochs,
+                                    args.batch_size, args.cfg_options)
     trained = time.time() - start
     norm = IMAGENET_NORM
     per_class = args.max_per_class or None
-    probe = dict(data_root=args.data_root, img_size=None,
-                 max_per_class=per_class, device=args.device, **norm)
-    results = {name: layer_report(ckpt, **probe)
-               for name, ckpt in ckpts.items()}
-    results['random init'] = layer_report(next(iter(ckpts.values())),
-                                          random_init=True, **probe)
+    probe = dict(
+        data_root=args.data_root,
+        img_size=None,
+        max_per_class=per_class,
+        device=args.device,
+        **norm)
+    results = {
+        name: layer_report(ckpt, **probe)
+        for name, ckpt in ckpts.items()
+    }
+    results['random init'] = layer_report(
+        next(iter(ckpts.values())), random_init=True, **probe)
     setting = (f"{data['caption']}; ViT-S/16, {args.epochs} epochs on "
                f'{args.gpus} GPU(s)')
-    probes = (f'up to {per_class} images a class' if per_class else
-              'every image')
-    layer_table = write_representation(
-        results, args.work_dir, f'{setting}; probes on {probes}.')
+    probes = (f'up to {per_class} images a class'
+              if per_class else 'every image')
+    layer_table = write_representation(results, args.work_dir,
+                                       f'{setting}; probes on {probes}.')
     attention_table = attention_report(
-        list(ckpts.values()), list(ckpts), args.work_dir, norm['mean'],
-        norm['std'], device=args.device,
+        list(ckpts.values()),
+        list(ckpts),
+        args.work_dir,
+        norm['mean'],
+        norm['std'],
+        device=args.device,
         caption=f'Attention over {args.data_root}/val, '
         f'{args.attention_per_class} images a class',
-        data_root=args.data_root, split='val',
+        data_root=args.data_root,
+        split='val',
         per_class=args.attention_per_class)
     summary = '\n'.join([
         f'{setting}.', '', f'Pre-training: {trained:.0f} s; reports: '
-        f'{time.time() - start - trained:.0f} s.', '',
-        '## Layer by layer', '', layer_table, '', '## Attention', '',
-        attention_table
+        f'{time.time() - start - trained:.0f} s.', '', '## Layer by layer', '',
+        layer_table, '', '## Attention', '', attention_table
     ])
     with open(osp.join(args.work_dir, 'summary.md'), 'w') as f:
         f.write(summary + '\n')
@@ -186,22 +206,31 @@ def main(argv=None):
     mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data-root', required=True)
-    parser.add_argument('--gpus', type=int, required=True,
-                        help='processes (GPUs) per arm')
+    parser.add_argument(
+        '--gpus', type=int, required=True, help='processes (GPUs) per arm')
     parser.add_argument('--work-dir', default='work_dirs/study_gpu')
     parser.add_argument('--epochs', type=int, default=PRESET_EPOCHS)
-    parser.add_argument('--batch-size', type=int,
-                        help='images per GPU (default: the config\'s 128)')
-    parser.add_argument('--arms', nargs='+', choices=list(ARMS),
-                        default=list(ARMS))
-    parser.add_argument('--max-per-class', type=int, default=100,
-                        help='images of each class the probes use (0: all)')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        help='images per GPU (default: the config\'s 128)')
+    parser.add_argument(
+        '--arms', nargs='+', choices=list(ARMS), default=list(ARMS))
+    parser.add_argument(
+        '--max-per-class',
+        type=int,
+        default=100,
+        help='images of each class the probes use (0: all)')
     parser.add_argument('--attention-per-class', type=int, default=2)
-    parser.add_argument('--device',
-                        default='cuda' if torch.cuda.is_available() else
-                        'cpu', help='where the reports run')
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='more KEY=VALUE overrides for every arm')
+    parser.add_argument(
+        '--device',
+        default='cuda' if torch.cuda.is_available() else 'cpu',
+        help='where the reports run')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='more KEY=VALUE overrides for every arm')
     args = parser.parse_args(argv)
     if args.gpus < 1:
         parser.error('--gpus must be >= 1')

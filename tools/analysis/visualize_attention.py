@@ -38,29 +38,41 @@ def main():
     parser.add_argument('checkpoints', nargs='+', help='one or two')
     parser.add_argument('--out', required=True, help='output PNG')
     parser.add_argument('--image', help='image file (default: a sample)')
-    parser.add_argument('--sample', default='astronaut',
-                        help='scikit-image sample photo name')
-    parser.add_argument('--img-size', type=int,
-                        help="input side (default: the checkpoint's)")
-    parser.add_argument('--queries', nargs='+', type=_point,
-                        default=[(0.35, 0.45), (0.75, 0.3)],
-                        help='patch queries as row,col fractions')
+    parser.add_argument(
+        '--sample', default='astronaut', help='scikit-image sample photo name')
+    parser.add_argument(
+        '--img-size', type=int, help="input side (default: the checkpoint's)")
+    parser.add_argument(
+        '--queries',
+        nargs='+',
+        type=_point,
+        default=[(0.35, 0.45), (0.75, 0.3)],
+        help='patch queries as row,col fractions')
     parser.add_argument('--layers', nargs='+', type=int)
     parser.add_argument('--names', nargs='+')
     parser.add_argument('--subtract-proxy-mean', action='store_true')
-    parser.add_argument('--mean', nargs=3, type=float, metavar='C',
-                        help='pixel mean (0-255) to normalise with '
-                        "(default: the checkpoint's training config's)")
-    parser.add_argument('--std', nargs=3, type=float, metavar='C',
-                        help='pixel std (0-255), with --mean')
+    parser.add_argument(
+        '--mean',
+        nargs=3,
+        type=float,
+        metavar='C',
+        help='pixel mean (0-255) to normalise with '
+        "(default: the checkpoint's training config's)")
+    parser.add_argument(
+        '--std',
+        nargs=3,
+        type=float,
+        metavar='C',
+        help='pixel std (0-255), with --mean')
     args = parser.parse_args()
     if len(args.checkpoints) > 2:
         parser.error('give one or two checkpoints')
     if (args.mean is None) != (args.std is None):
         parser.error('give --mean and --std together')
-    print(visualize(args.checkpoints, args.out, args.image, args.sample,
-                    args.img_size, args.queries, args.layers, args.names,
-                    args.subtract_proxy_mean, args.mean, args.std))
+    print(
+        visualize(args.checkpoints, args.out, args.image, args.sample,
+                  args.img_size, args.queries, args.layers, args.names,
+                  args.subtract_proxy_mean, args.mean, args.std))
 
 
 if __name__ == '__main__':

@@ -22,7 +22,7 @@ Usage: python tools/dataset_converters/fashion_mnist_to_folder.py [OUT]
 import argparse
 
 from mmsemanticmim.datasets.digit_folders import (DEBIAN_DIR,
-                                                 write_fashion_mnist)
+                                                  write_fashion_mnist)
 
 
 def main():

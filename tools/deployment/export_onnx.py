@@ -23,31 +23,45 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('ckpt', help='SemanticMIM checkpoint (any of ours)')
     parser.add_argument('out', help='output .onnx file')
-    parser.add_argument('--img-size', type=int, nargs='+', metavar='S',
-                        help="export size H [W] (default: the checkpoint's)")
-    parser.add_argument('--dynamic-size', action='store_true',
-                        help='dynamic height and width (multiples of the '
-                        'patch size)')
-    parser.add_argument('--out-type', default='featmap',
-                        choices=SemanticMIMViT.OUT_TYPES)
-    parser.add_argument('--opset', type=int, default=None,
-                        help='ONNX opset (default: 18 with the dynamo '
-                        'exporter, 17 with the TorchScript one of torch < '
-                        '2.5)')
-    parser.add_argument('--no-check', action='store_true',
-                        help='skip the onnxruntime comparison')
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        nargs='+',
+        metavar='S',
+        help="export size H [W] (default: the checkpoint's)")
+    parser.add_argument(
+        '--dynamic-size',
+        action='store_true',
+        help='dynamic height and width (multiples of the '
+        'patch size)')
+    parser.add_argument(
+        '--out-type', default='featmap', choices=SemanticMIMViT.OUT_TYPES)
+    parser.add_argument(
+        '--opset',
+        type=int,
+        default=None,
+        help='ONNX opset (default: 18 with the dynamo '
+        'exporter, 17 with the TorchScript one of torch < '
+        '2.5)')
+    parser.add_argument(
+        '--no-check',
+        action='store_true',
+        help='skip the onnxruntime comparison')
     parser.add_argument('--atol', type=float, default=1e-4)
-    parser.add_argument('--num-heads', type=int, metavar='N',
-                        help='the head count, for a checkpoint that does '
-                        'not record it')
+    parser.add_argument(
+        '--num-heads',
+        type=int,
+        metavar='N',
+        help='the head count, for a checkpoint that does '
+        'not record it')
     args = parser.parse_args()
     img_size = args.img_size
     if img_size is not None and len(img_size) == 1:
         img_size = img_size * 2
     try:
-        encoder = export_encoder_onnx(
-            args.ckpt, args.out, img_size, args.dynamic_size, args.out_type,
-            args.opset, args.num_heads)
+        encoder = export_encoder_onnx(args.ckpt, args.out, img_size,
+                                      args.dynamic_size, args.out_type,
+                                      args.opset, args.num_heads)
     except (ValueError, ImportError, UnsafeCheckpointError) as e:
         sys.exit(f'error: {e}')
     print(f'wrote {args.out}')

@@ -23,13 +23,19 @@ def _dump(data) -> str:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--root', default=ROOT,
-                        help='the source tree (default: this checkout)')
-    parser.add_argument('--check', action='store_true',
-                        help='write nothing; exit 1 naming every file that '
-                        'differs from what the configs give')
-    parser.add_argument('--no-flops', action='store_true',
-                        help='with --check: compare everything but FLOPs')
+    parser.add_argument(
+        '--root',
+        default=ROOT,
+        help='the source tree (default: this checkout)')
+    parser.add_argument(
+        '--check',
+        action='store_true',
+        help='write nothing; exit 1 naming every file that '
+        'differs from what the configs give')
+    parser.add_argument(
+        '--no-flops',
+        action='store_true',
+        help='with --check: compare everything but FLOPs')
     args = parser.parse_args()
     if args.no_flops and not args.check:
         parser.error('--no-flops only with --check (written files keep '
@@ -56,8 +62,8 @@ def main():
             f.write(_dump(data))
         print(f'wrote {path}')
     if stale:
-        sys.exit('out of date (run tools/misc/update_model_index.py): '
-                 + ', '.join(stale))
+        sys.exit('out of date (run tools/misc/update_model_index.py): ' +
+                 ', '.join(stale))
     if args.check:
         print('model index matches the configs')
 

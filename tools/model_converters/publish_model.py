@@ -20,10 +20,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='checkpoint to publish')
     parser.add_argument(
-        'out', help='output path without date, hash and .pth (e.g. '
+        'out',
+        help='output path without date, hash and .pth (e.g. '
         'semanticmim-maskfeat_vit-base-p16_in1k)')
-    parser.add_argument('--date', help='YYYYMMDD in the name (default: '
-                        'today, UTC)')
+    parser.add_argument(
+        '--date', help='YYYYMMDD in the name (default: '
+        'today, UTC)')
     args = parser.parse_args()
     out = args.out[:-4] if args.out.endswith('.pth') else args.out
     try:

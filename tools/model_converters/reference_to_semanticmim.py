@@ -12,10 +12,9 @@ Usage: python tools/model_converters/reference_to_semanticmim.py IN OUT
 import argparse
 
 import mmsemanticmim  # registers the components
-
-from mmsemanticmim.checkpoint.reference import (
-    ReferenceFormatError, convert_reference_checkpoint)
 from mmsemanticmim.checkpoint import UnsafeCheckpointError, trust_checkpoint
+from mmsemanticmim.checkpoint.reference import (ReferenceFormatError,
+                                                convert_reference_checkpoint)
 
 
 def main():
@@ -24,30 +23,37 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help="the authors' pre-training checkpoint")
     parser.add_argument('dst', help='output checkpoint')
-    parser.add_argument('--backbone-only', action='store_true',
-                        help='write only the encoder (no prefix, no [MASK] '
-                        'embedding)')
-    parser.add_argument('--num-heads', type=int, metavar='N',
-                        help="the encoder's head count, where the file does "
-                        "not record its config (default: 64-wide heads)")
-    parser.add_argument('--trust-checkpoint', action='append', default=[],
-                        metavar='PATH',
-                        help='allow full unpickling of this file (mmengine '
-                        'saves its message hub as objects a weights-only '
-                        'load refuses; only for files you trust)')
+    parser.add_argument(
+        '--backbone-only',
+        action='store_true',
+        help='write only the encoder (no prefix, no [MASK] '
+        'embedding)')
+    parser.add_argument(
+        '--num-heads',
+        type=int,
+        metavar='N',
+        help="the encoder's head count, where the file does "
+        "not record its config (default: 64-wide heads)")
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='append',
+        default=[],
+        metavar='PATH',
+        help='allow full unpickling of this file (mmengine '
+        'saves its message hub as objects a weights-only '
+        'load refuses; only for files you trust)')
     args = parser.parse_args()
     for path in args.trust_checkpoint:
         trust_checkpoint(path)
     try:
         done = convert_reference_checkpoint(args.src, args.dst,
-                                            args.backbone_only,
-                                            args.num_heads)
+                                            args.backbone_only, args.num_heads)
     except (ReferenceFormatError, UnsafeCheckpointError) as e:
         raise SystemExit(f'error: {e}')
     print(f"wrote {args.dst}: {done['info']}, encoder {done['meta']}")
     if not args.backbone_only:
-        print('our pre-training config must set: ' + ', '.join(
-            f'{k}={v!r}' for k, v in done['config'].items()))
+        print('our pre-training config must set: ' +
+              ', '.join(f'{k}={v!r}' for k, v in done['config'].items()))
 
 
 if __name__ == '__main__':

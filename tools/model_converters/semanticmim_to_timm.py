@@ -28,8 +28,7 @@ import sys
 import mmsemanticmim  # registers the components
 from mmsemanticmim.checkpoint import (UnsafeCheckpointError,
                                       write_timm_checkpoint)
-from mmsemanticmim.checkpoint.timm_files import (FOLDER_CONFIG,
-                                                 FOLDER_WEIGHTS,
+from mmsemanticmim.checkpoint.timm_files import (FOLDER_CONFIG, FOLDER_WEIGHTS,
                                                  is_timm_folder_target,
                                                  json_path)
 from mmsemanticmim.utils.image_norm import (IMAGENET_MEAN_UNIT,
@@ -41,23 +40,33 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='SemanticMIM checkpoint (.pth)')
     parser.add_argument(
-        'dst', help="a folder in timm's format (config.json + "
+        'dst',
+        help="a folder in timm's format (config.json + "
         "model.safetensors, for timm.create_model('local-dir:DST', "
         'pretrained=True)), or a .safetensors file (+ a .json beside)')
     parser.add_argument(
-        '--img-size', type=int, nargs='+', metavar='S',
+        '--img-size',
+        type=int,
+        nargs='+',
+        metavar='S',
         help='input size the timm model is built for (H [W]); the position '
         "embedding is resized as our encoder resizes it (default: the "
         "checkpoint's size)")
     parser.add_argument(
-        '--drop-pooling-norm', action='store_true',
+        '--drop-pooling-norm',
+        action='store_true',
         help='for an encoder with both ln1 and ln2: keep ln1 as timm norm, '
         'drop ln2')
-    parser.add_argument('--mean', type=float, nargs=3, default=IMAGENET_MEAN_UNIT)
-    parser.add_argument('--std', type=float, nargs=3, default=IMAGENET_STD_UNIT)
-    parser.add_argument('--num-heads', type=int, metavar='N',
-                        help='the head count, for a checkpoint that does '
-                        'not record it')
+    parser.add_argument(
+        '--mean', type=float, nargs=3, default=IMAGENET_MEAN_UNIT)
+    parser.add_argument(
+        '--std', type=float, nargs=3, default=IMAGENET_STD_UNIT)
+    parser.add_argument(
+        '--num-heads',
+        type=int,
+        metavar='N',
+        help='the head count, for a checkpoint that does '
+        'not record it')
     args = parser.parse_args()
     try:
         cfg = write_timm_checkpoint(args.src, args.dst, args.img_size,

@@ -15,8 +15,8 @@ import argparse
 import sys
 
 import mmsemanticmim  # registers the components
-from mmsemanticmim.checkpoint.timm_files import convert_timm_checkpoint
 from mmsemanticmim.checkpoint import UnsafeCheckpointError
+from mmsemanticmim.checkpoint.timm_files import convert_timm_checkpoint
 
 
 def main():
@@ -24,14 +24,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='timm weights (.safetensors/.pth/.bin)')
     parser.add_argument('dst', help='output encoder checkpoint (.pth)')
-    parser.add_argument('--layer-type', choices=('vit', 'beit'),
-                        help='default: what the json records, else vit')
-    parser.add_argument('--num-heads', type=int,
-                        help='default: what the json records, else dim/64')
+    parser.add_argument(
+        '--layer-type',
+        choices=('vit', 'beit'),
+        help='default: what the json records, else vit')
+    parser.add_argument(
+        '--num-heads',
+        type=int,
+        help='default: what the json records, else dim/64')
     args = parser.parse_args()
     try:
         meta = convert_timm_checkpoint(args.src, args.dst, args.layer_type,
-                                    args.num_heads)
+                                       args.num_heads)
     except (ValueError, ImportError, UnsafeCheckpointError) as e:
         sys.exit(f'error: {e}')
     print(f'wrote {args.dst}: {meta}')

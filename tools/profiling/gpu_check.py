@@ -77,24 +77,25 @@ ARMS = ('semanticmim-maskfeat', 'semanticmim-beit', 'mmpretrain-maskfeat',
 #: Most important first: a run cut short by its time limit keeps the
 #: figures that matter (our MaskFeat-target step, then the MaskFeat
 #: baseline, then both compiled, then the BEiT-target arms).
-THROUGHPUT_ORDER = (('semanticmim-maskfeat', False),
-                    ('mmpretrain-maskfeat', False),
-                    ('semanticmim-maskfeat', True),
-                    ('mmpretrain-maskfeat', True),
+THROUGHPUT_ORDER = (('semanticmim-maskfeat',
+                     False), ('mmpretrain-maskfeat',
+                              False), ('semanticmim-maskfeat',
+                                       True), ('mmpretrain-maskfeat', True),
                     ('semanticmim-beit', False), ('mmpretrain-beit', False),
                     ('semanticmim-beit', True), ('mmpretrain-beit', True))
 assert sorted(set(a for a, _ in THROUGHPUT_ORDER)) == sorted(ARMS)
 TRAIN_CONFIGS = [
-    package_file('configs', 'semanticmim', f'{family}-{target}_vit-base-'
-                 'p16_8xb256-amp-coslr-300e_in1k.py')
+    package_file(
+        'configs', 'semanticmim', f'{family}-{target}_vit-base-'
+        'p16_8xb256-amp-coslr-300e_in1k.py')
     for family in ('semanticmim', 'baseline')
     for target in ('maskfeat', 'beit')
 ]
 UPERNET = package_file(
     'configs', 'benchmarks', 'segmentation', 'upernet_vit-base-p16_'
     'semanticmim-maskfeat-pre_8xb2-amp-160k_ade20k-640x640.py')
-TINY_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2,
-                 feedforward_channels=128)
+TINY_ARCH = dict(
+    embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128)
 
 
 def shrink(model_cfg) -> None:
@@ -138,8 +139,8 @@ def mmcv_ops_available() -> bool:
 def _autocast():
     """bf16 autocast on the GPU; fp32 in the CPU dry run, where
     mmpretrain's HOGGenerator fails under bf16 autocast (scatter dtype)."""
-    return torch.autocast(_device(), dtype=torch.bfloat16,
-                          enabled=_device() == 'cuda')
+    return torch.autocast(
+        _device(), dtype=torch.bfloat16, enabled=_device() == 'cuda')
 
 
 def counted_flops(step_model, inputs, samples) -> int:
@@ -187,10 +188,15 @@ def throughput(arm: str, batch: int, compiled: bool, args) -> dict:
             seconds = (time.perf_counter() - t0) / args.steps
             peak = torch.cuda.max_memory_allocated() if device == 'cuda' \
                 else 0
-            return dict(arm=arm, compiled=compiled, batch=batch,
-                        images_per_s=batch / seconds, s_per_step=seconds,
-                        peak_gib=peak / 2**30, tflop_per_step=flops / 1e12,
-                        mfu=flops / seconds / (args.peak_tflops * 1e12))
+            return dict(
+                arm=arm,
+                compiled=compiled,
+                batch=batch,
+                images_per_s=batch / seconds,
+                s_per_step=seconds,
+                peak_gib=peak / 2**30,
+                tflop_per_step=flops / 1e12,
+                mfu=flops / seconds / (args.peak_tflops * 1e12))
         except OutOfMemoryError:
             oom = True
         else:
@@ -213,8 +219,9 @@ def write_images(root: str, count: int) -> str:
     os.makedirs(folder, exist_ok=True)
     rng = np.random.RandomState(0)
     for i in range(count):
-        cv2.imwrite(osp.join(folder, f'{i:05d}.jpg'),
-                    rng.randint(0, 256, (256, 256, 3), dtype=np.uint8))
+        cv2.imwrite(
+            osp.join(folder, f'{i:05d}.jpg'),
+            rng.randint(0, 256, (256, 256, 3), dtype=np.uint8))
     return root
 
 
@@ -231,30 +238,36 @@ def train_config(path: str, data_root: str, args) -> dict:
         shrink(cfg.model)
     batch = args.train_batch
     pipeline = cfg.train_dataloader.dataset.pipeline
-    cfg.train_dataloader.update(batch_size=batch, num_workers=args.workers,
-                                persistent_workers=False)
+    cfg.train_dataloader.update(
+        batch_size=batch, num_workers=args.workers, persistent_workers=False)
     cfg.train_dataloader.dataset = dict(
-        type='CustomDataset', data_root=data_root, with_label=False,
+        type='CustomDataset',
+        data_root=data_root,
+        with_label=False,
         pipeline=pipeline)
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
     cfg.work_dir = tempfile.mkdtemp(prefix='gpu_check_')
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=10**6, save_last=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=10**6, save_last=False)
     cfg.experiment_name = osp.basename(path)[:-3]
     prepare_config(cfg)
     runner = build_runner(cfg)
     t0 = time.perf_counter()
     runner.train()
-    losses = [float(v) for v in
-              runner.message_hub.get_scalar('train/loss').data[0]]
+    losses = [
+        float(v) for v in runner.message_hub.get_scalar('train/loss').data[0]
+    ]
     if not all(map(math.isfinite, losses)):
         raise RuntimeError(f'{path}: non-finite loss {losses}')
-    return dict(config=osp.basename(path), steps=len(losses),
-                batch=batch, first_loss=losses[0], last_loss=losses[-1],
-                precision=str(getattr(runner.optim_wrapper, 'cast_dtype',
-                                      None)),
-                seconds=time.perf_counter() - t0)
+    return dict(
+        config=osp.basename(path),
+        steps=len(losses),
+        batch=batch,
+        first_loss=losses[0],
+        last_loss=losses[-1],
+        precision=str(getattr(runner.optim_wrapper, 'cast_dtype', None)),
+        seconds=time.perf_counter() - t0)
 
 
 def upernet_step(args) -> dict:
@@ -286,15 +299,20 @@ def upernet_step(args) -> dict:
     samples = []
     for _ in range(2):
         ds = SegDataSample()
-        ds.gt_sem_seg = PixelData(data=torch.randint(
-            0, 150, (1, size, size), generator=g))
-        ds.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size),
-                             pad_shape=(size, size)))
+        ds.gt_sem_seg = PixelData(
+            data=torch.randint(0, 150, (1, size, size), generator=g))
+        ds.set_metainfo(
+            dict(
+                img_shape=(size, size),
+                ori_shape=(size, size),
+                pad_shape=(size, size)))
         samples.append(ds)
-    data = dict(inputs=[torch.randint(0, 256, (3, size, size),
-                                      generator=g).to(torch.uint8)
-                        for _ in range(2)],
-                data_samples=samples)
+    data = dict(
+        inputs=[
+            torch.randint(0, 256, (3, size, size), generator=g).to(torch.uint8)
+            for _ in range(2)
+        ],
+        data_samples=samples)
     if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
@@ -304,10 +322,13 @@ def upernet_step(args) -> dict:
     loss = float(sum(v for k, v in log.items() if 'loss' in k))
     if not math.isfinite(loss):
         raise RuntimeError(f'UperNet step: non-finite loss {log}')
-    return dict(config=osp.basename(UPERNET), size=size, loss=loss,
-                seconds=time.perf_counter() - t0,
-                peak_gib=(torch.cuda.max_memory_allocated() / 2**30
-                          if device == 'cuda' else 0))
+    return dict(
+        config=osp.basename(UPERNET),
+        size=size,
+        loss=loss,
+        seconds=time.perf_counter() - t0,
+        peak_gib=(torch.cuda.max_memory_allocated() /
+                  2**30 if device == 'cuda' else 0))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -317,10 +338,15 @@ def run(args: argparse.Namespace) -> int:
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel('ERROR')
 
-    report = dict(device=torch.cuda.get_device_name() if
-                  torch.cuda.is_available() else 'cpu (dry run)',
-                  torch=torch.__version__, dry_run=args.dry_run,
-                  throughput=[], train=[], upernet=None, errors=[])
+    report = dict(
+        device=torch.cuda.get_device_name()
+        if torch.cuda.is_available() else 'cpu (dry run)',
+        torch=torch.__version__,
+        dry_run=args.dry_run,
+        throughput=[],
+        train=[],
+        upernet=None,
+        errors=[])
 
     def save():
         """The report so far: every figure is on disk as soon as it is
@@ -351,43 +377,49 @@ def run(args: argparse.Namespace) -> int:
 
     save()
     if 'throughput' in args.parts:
-        print(f"{'arm':22s} {'compile':7s} {'batch':>5s} {'img/s':>8s} "
-              f"{'peak GiB':>8s} {'TFLOP/step':>10s} {'MFU':>6s}",
-              flush=True)
+        print(
+            f"{'arm':22s} {'compile':7s} {'batch':>5s} {'img/s':>8s} "
+            f"{'peak GiB':>8s} {'TFLOP/step':>10s} {'MFU':>6s}",
+            flush=True)
         for arm, compiled in THROUGHPUT_ORDER:
-            row = attempt(f'throughput {arm} compile={compiled}',
-                          throughput, arm, args.batch_size, compiled, args)
+            row = attempt(f'throughput {arm} compile={compiled}', throughput,
+                          arm, args.batch_size, compiled, args)
             if row:
-                record('throughput', row,
-                       f"{arm:22s} {str(compiled):7s} {row['batch']:5d} "
-                       f"{row['images_per_s']:8.1f} {row['peak_gib']:8.1f}"
-                       f" {row['tflop_per_step']:10.3f} "
-                       f"{100 * row['mfu']:5.1f}%")
+                record(
+                    'throughput', row,
+                    f"{arm:22s} {str(compiled):7s} {row['batch']:5d} "
+                    f"{row['images_per_s']:8.1f} {row['peak_gib']:8.1f}"
+                    f" {row['tflop_per_step']:10.3f} "
+                    f"{100 * row['mfu']:5.1f}%")
     if 'train' in args.parts:
-        root = write_images(tempfile.mkdtemp(prefix='gpu_check_data_'),
-                            args.train_steps * args.train_batch)
+        root = write_images(
+            tempfile.mkdtemp(prefix='gpu_check_data_'),
+            args.train_steps * args.train_batch)
         for path in TRAIN_CONFIGS:
             row = attempt(f'train {osp.basename(path)}', train_config, path,
                           root, args)
             if row:
-                record('train', row,
-                       f"train {row['config']}: {row['steps']} steps, batch "
-                       f"{row['batch']}, {row['precision']}, loss "
-                       f"{row['first_loss']:.4f} -> {row['last_loss']:.4f}, "
-                       f"{row['seconds']:.0f} s")
+                record(
+                    'train', row,
+                    f"train {row['config']}: {row['steps']} steps, batch "
+                    f"{row['batch']}, {row['precision']}, loss "
+                    f"{row['first_loss']:.4f} -> {row['last_loss']:.4f}, "
+                    f"{row['seconds']:.0f} s")
     if 'upernet' in args.parts:
         if not mmcv_ops_available():
-            record('upernet', 'skipped: mmcv has no compiled ops here',
-                   'upernet: skipped: this mmcv has no compiled ops '
-                   '(mmcv._ext), which mmseg needs; carry an mmcv built with '
-                   'its ops to run it')
+            record(
+                'upernet', 'skipped: mmcv has no compiled ops here',
+                'upernet: skipped: this mmcv has no compiled ops '
+                '(mmcv._ext), which mmseg needs; carry an mmcv built with '
+                'its ops to run it')
         else:
             row = attempt('upernet', upernet_step, args)
             if row:
-                record('upernet', row,
-                       f"upernet {row['size']}x{row['size']} step: loss "
-                       f"{row['loss']:.3f}, {row['seconds']:.1f} s, peak "
-                       f"{row['peak_gib']:.1f} GiB")
+                record(
+                    'upernet', row,
+                    f"upernet {row['size']}x{row['size']} step: loss "
+                    f"{row['loss']:.3f}, {row['seconds']:.1f} s, peak "
+                    f"{row['peak_gib']:.1f} GiB")
     print(f"gpu_check: {len(report['errors'])} part(s) failed")
     return 1 if report['errors'] else 0
 
@@ -395,19 +427,26 @@ def run(args: argparse.Namespace) -> int:
 def main():
     mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--dry-run', action='store_true',
-                        help='CPU, tiny models: test the script')
+    parser.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='CPU, tiny models: test the script')
     parser.add_argument('--batch-size', type=int, default=256)
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--train-steps', type=int, default=50)
     parser.add_argument('--train-batch', type=int, default=64)
     parser.add_argument('--workers', type=int, default=8)
-    parser.add_argument('--peak-tflops', type=float, default=989.0,
-                        help='dense bf16 peak of the GPU (H100/H200 SXM)')
-    parser.add_argument('--parts', nargs='+',
-                        default=['throughput', 'train', 'upernet'],
-                        choices=['throughput', 'train', 'upernet'])
+    parser.add_argument(
+        '--peak-tflops',
+        type=float,
+        default=989.0,
+        help='dense bf16 peak of the GPU (H100/H200 SXM)')
+    parser.add_argument(
+        '--parts',
+        nargs='+',
+        default=['throughput', 'train', 'upernet'],
+        choices=['throughput', 'train', 'upernet'])
     parser.add_argument('--out', help='folder for gpu_check.json')
     args = parser.parse_args()
     if args.dry_run:

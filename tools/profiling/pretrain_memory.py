@@ -104,7 +104,9 @@ def child(args) -> None:
 
         # as tools/train.py --fsdp: a unit per transformer layer
         wrapped = FullyShardedDataParallel(
-            model, device_id=torch.device('cpu'), use_orig_params=True,
+            model,
+            device_id=torch.device('cpu'),
+            use_orig_params=True,
             auto_wrap_policy=wrap_transformer_layers)
     else:
         wrapped = model
@@ -118,8 +120,10 @@ def child(args) -> None:
         f.write('5')  # Linux: reset the peak resident set
     for _ in range(args.steps):
         step()
-    row = json.dumps({'peak_bytes': rss_bytes('VmHWM'),
-                      'params': sum(p.numel() for p in model.parameters())})
+    row = json.dumps({
+        'peak_bytes': rss_bytes('VmHWM'),
+        'params': sum(p.numel() for p in model.parameters())
+    })
     # the ranks share the parent's pipe: one write() per line keeps their
     # lines whole (print writes text and newline apart when unbuffered)
     sys.stdout.flush()
@@ -138,29 +142,37 @@ def measure(model: str, arch: str, mode: str, args, script: str):
         except RuntimeError as e:
             print(f'# {model} {arch} {mode}: n/a: {e}', flush=True)
             return 'n/a'
-    cmd = [script, '--child', '--model', model, '--arch', arch, '--mode',
-           mode, '--batch-size', str(args.batch_size), '--steps',
-           str(args.steps)]
+    cmd = [
+        script, '--child', '--model', model, '--arch', arch, '--mode', mode,
+        '--batch-size',
+        str(args.batch_size), '--steps',
+        str(args.steps)
+    ]
     if mode == 'single':
         cmd = [sys.executable] + cmd
     else:
-        cmd = [sys.executable, '-m', 'torch.distributed.run',
-               '--nproc_per_node', str(args.nproc), '--master_port',
-               str(args.port)] + cmd
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get(
-        'OMP_NUM_THREADS', '1'))
+        cmd = [
+            sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
+            str(args.nproc), '--master_port',
+            str(args.port)
+        ] + cmd
+    env = dict(
+        os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    rows = [json.loads(line) for line in proc.stdout.splitlines()
-            if line.startswith('{')]
+    rows = [
+        json.loads(line) for line in proc.stdout.splitlines()
+        if line.startswith('{')
+    ]
     if proc.returncode or not rows:
         # e.g. killed for memory: say so in the table and go on
-        print(f'# {model} {arch} {mode} failed (exit {proc.returncode}):\n'
-              + '\n'.join('#   ' + line for line in
-                          proc.stderr.strip().splitlines()[-5:]),
-              flush=True)
+        print(
+            f'# {model} {arch} {mode} failed (exit {proc.returncode}):\n' +
+            '\n'.join('#   ' + line
+                      for line in proc.stderr.strip().splitlines()[-5:]),
+            flush=True)
         return None
-    return dict(peak=max(r['peak_bytes'] for r in rows),
-                params=rows[0]['params'])
+    return dict(
+        peak=max(r['peak_bytes'] for r in rows), params=rows[0]['params'])
 
 
 def run(args: argparse.Namespace, script: str) -> None:
@@ -172,8 +184,8 @@ def run(args: argparse.Namespace, script: str) -> None:
     print(f'CPU, batch {args.batch_size} per process, {args.nproc} '
           f'processes for ddp/ddp_cp/fsdp, torch {torch.__version__}; peak '
           'resident memory per process (MiB)')
-    print(f"{'arch':10s} {'model':22s} {'params':>8s} "
-          + ' '.join(f'{m:>8s}' for m in args.modes))
+    print(f"{'arch':10s} {'model':22s} {'params':>8s} " +
+          ' '.join(f'{m:>8s}' for m in args.modes))
     results = {}
     for arch in args.archs:
         for model in args.models:
@@ -183,11 +195,12 @@ def run(args: argparse.Namespace, script: str) -> None:
             results[arch, model] = row
             done = [r for r in row.values() if isinstance(r, dict)]
             params = f"{done[0]['params'] / 1e6:7.0f}M" if done else '?'
-            print(f'{arch:10s} {model:22s} {params:>8s} '
-                  + ' '.join(f"{row[m]['peak'] / 2**20:8.0f}"
-                             if isinstance(row[m], dict) else
-                             f"{row[m] or 'failed':>8s}" for m in args.modes),
-                  flush=True)
+            print(
+                f'{arch:10s} {model:22s} {params:>8s} ' +
+                ' '.join(f"{row[m]['peak'] / 2**20:8.0f}" if isinstance(
+                    row[m], dict) else f"{row[m] or 'failed':>8s}"
+                         for m in args.modes),
+                flush=True)
         base = results.get((arch, 'mmpretrain-maskfeat'), {}).get('single')
         for mode in ('fsdp', 'fsdp_cp'):
             ours = results.get((arch, 'semanticmim-maskfeat'), {}).get(mode)
@@ -201,17 +214,16 @@ def main():
     mmsemanticmim.setup_env()  # weights-only checkpoint loading
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--archs', nargs='+', default=['base', 'large'])
-    parser.add_argument('--models', nargs='+', default=list(MODELS),
-                        choices=MODELS)
-    parser.add_argument('--modes', nargs='+', default=list(MODES),
-                        choices=MODES)
+    parser.add_argument(
+        '--models', nargs='+', default=list(MODELS), choices=MODELS)
+    parser.add_argument(
+        '--modes', nargs='+', default=list(MODES), choices=MODES)
     parser.add_argument('--nproc', type=int, default=2)
-    parser.add_argument('--batch-size', type=int, default=8,
-                        help='per process')
+    parser.add_argument(
+        '--batch-size', type=int, default=8, help='per process')
     parser.add_argument('--steps', type=int, default=2)
     parser.add_argument('--port', type=int, default=29517)
-    parser.add_argument('--child', action='store_true',
-                        help=argparse.SUPPRESS)
+    parser.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--model', help=argparse.SUPPRESS)
     parser.add_argument('--arch', help=argparse.SUPPRESS)
     parser.add_argument('--mode', help=argparse.SUPPRESS)

@@ -62,19 +62,23 @@ from mmsemanticmim.utils.torch_features import fused_adamw_supported
 
 OURS = package_file('configs', 'semanticmim')
 CONFIGS = {
-    ('semanticmim', 'maskfeat'): osp.join(
+    ('semanticmim', 'maskfeat'):
+    osp.join(
         OURS, 'semanticmim-maskfeat_vit-base-p16_8xb256-amp-coslr-300e_'
         'in1k.py'),
     ('mmpretrain', 'maskfeat'):
     'mmpretrain::maskfeat/maskfeat_vit-base-p16_8xb256-amp-coslr-300e_'
     'in1k.py',
-    ('reference', 'maskfeat'): 'configs/maskfeat/maskfeat_bottleneck_'
+    ('reference', 'maskfeat'):
+    'configs/maskfeat/maskfeat_bottleneck_'
     'pretrain.py',
-    ('semanticmim', 'beit'): osp.join(
-        OURS, 'semanticmim-beit_vit-base-p16_8xb256-amp-coslr-300e_in1k.py'),
+    ('semanticmim', 'beit'):
+    osp.join(OURS,
+             'semanticmim-beit_vit-base-p16_8xb256-amp-coslr-300e_in1k.py'),
     ('mmpretrain', 'beit'):
     'mmpretrain::beit/beit_beit-base-p16_8xb256-amp-coslr-300e_in1k.py',
-    ('reference', 'beit'): 'configs/beit/beit_bottleneck_pretrain.py',
+    ('reference', 'beit'):
+    'configs/beit/beit_bottleneck_pretrain.py',
 }
 
 
@@ -110,7 +114,8 @@ def import_reference(directory: str) -> None:
                     'process.')
             continue
         spec = importlib.util.spec_from_file_location(
-            name, osp.join(folder, '__init__.py'),
+            name,
+            osp.join(folder, '__init__.py'),
             submodule_search_locations=[folder])
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
@@ -119,8 +124,10 @@ def import_reference(directory: str) -> None:
         except BaseException:
             # the package and whatever of it was imported: a retry starts
             # clean
-            for key in [k for k in sys.modules
-                        if k == name or k.startswith(name + '.')]:
+            for key in [
+                    k for k in sys.modules
+                    if k == name or k.startswith(name + '.')
+            ]:
                 del sys.modules[key]
             raise
 
@@ -170,8 +177,10 @@ def make_batch(cfg, scope, batch_size, device, seed=0):
     preprocessor = cfg.model.get('data_preprocessor') or \
         cfg.get('data_preprocessor') or {}
     if preprocessor.get('type') == 'TwoNormDataPreprocessor':
-        inputs = [img, torch.randn(batch_size, 3, 112, 112,
-                                   generator=g).to(device)]
+        inputs = [
+            img,
+            torch.randn(batch_size, 3, 112, 112, generator=g).to(device)
+        ]
     else:
         inputs = img
     return inputs, samples
@@ -206,16 +215,21 @@ def shipped_wrapper(model, cfg, scope, device):
     return wrapper, f'{type(opt).__name__}({kind}) {precision} {note}'.strip()
 
 
-def training_step(model, opt, inputs, samples,
+def training_step(model,
+                  opt,
+                  inputs,
+                  samples,
                   autocast=contextlib.nullcontext):
     """A closure running one like-for-like training step: the loss under
     ``autocast()``, backward, the optimizer's step."""
+
     def step():
         with autocast():
             loss = model(inputs, samples, mode='loss')['loss']
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
+
     return step
 
 
@@ -236,6 +250,7 @@ def prepare(name, args, settings=('like', )):
             with wrapper.optim_context(model):
                 loss = model(inputs, samples, mode='loss')['loss']
             wrapper.update_params(loss)
+
         out['shipped'] = shipped, desc
     if 'like' in settings:
         opt = like_for_like_optimizer(model, args.device)
@@ -305,8 +320,8 @@ def profile_parts(target: str, args) -> None:
 
     def encoder():
         out = model.backbone(images, mask, None, True)
-        torch.autograd.backward(
-            [s.sum() for s in out.proxy_states] + [out.mask_queries.sum()])
+        torch.autograd.backward([s.sum() for s in out.proxy_states] +
+                                [out.mask_queries.sum()])
 
     def stack():
         model.neck(states, queries).sum().backward()
@@ -325,8 +340,12 @@ def profile_parts(target: str, args) -> None:
         opt.step()
         opt.zero_grad(set_to_none=False)
 
-    parts = dict(encoder=encoder, reconstruction=stack, target_head=head,
-                 optimizer=optimizer, full_step=full)
+    parts = dict(
+        encoder=encoder,
+        reconstruction=stack,
+        target_head=head,
+        optimizer=optimizer,
+        full_step=full)
     times = {k: [] for k in parts}
     for r in range(args.warmup + args.steps):
         for k, fn in parts.items():
@@ -357,8 +376,8 @@ def run(args: argparse.Namespace, script: str) -> None:
     if args.memory_child:
         return memory_child(args.memory_child, args)
 
-    families = ['semanticmim', 'mmpretrain'] + (
-        ['reference'] if args.reference_dir else [])
+    families = ['semanticmim', 'mmpretrain'
+                ] + (['reference'] if args.reference_dir else [])
     arms = [(f'{f}-{t}', s) for t in args.targets for s in args.settings
             for f in families]
     names = [f'{f}-{t}' for t in args.targets for f in families]
@@ -383,13 +402,15 @@ def run(args: argparse.Namespace, script: str) -> None:
     memory = {}
     if not args.no_memory:
         for n in names:
-            cmd = [sys.executable, script, '--memory-child', n,
-                   '--batch-size', str(args.batch_size), '--device',
-                   args.device] + (['--bf16'] if args.bf16 else []) + (
-                       ['--reference-dir', args.reference_dir]
-                       if args.reference_dir else [])
-            out = subprocess.run(cmd, capture_output=True, text=True,
-                                 check=True).stdout.strip().splitlines()[-1]
+            cmd = [
+                sys.executable, script, '--memory-child', n, '--batch-size',
+                str(args.batch_size), '--device', args.device
+            ] + (['--bf16'] if args.bf16 else []) + ([
+                '--reference-dir', args.reference_dir
+            ] if args.reference_dir else [])
+            out = subprocess.run(
+                cmd, capture_output=True, text=True,
+                check=True).stdout.strip().splitlines()[-1]
             memory[n] = json.loads(out)['peak_bytes']
 
     print(f'device={args.device} batch={args.batch_size} steps={args.steps} '
@@ -428,8 +449,10 @@ def run(args: argparse.Namespace, script: str) -> None:
 def bf16_throughput(names, args):
     """Training images/s with bf16 autocast at a large batch, one model at
     a time (ViT-B/16 at batch 256 by default), like for like."""
-    big = argparse.Namespace(**{**vars(args), 'bf16': True,
-                                'batch_size': args.throughput_batch})
+    big = argparse.Namespace(**{
+        **vars(args), 'bf16': True,
+        'batch_size': args.throughput_batch
+    })
     print(f'bf16 training throughput, batch {big.batch_size}:')
     rates = {}
     for n in names:
@@ -456,24 +479,37 @@ def main():
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--steps', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--device', default='cuda'
-                        if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--bf16', action='store_true',
-                        help='like for like in bf16 autocast')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile every model forward')
-    parser.add_argument('--targets', nargs='+', default=['maskfeat', 'beit'],
-                        choices=['maskfeat', 'beit'])
-    parser.add_argument('--reference-dir',
-                        help='a yyk-wew/SemanticMIM checkout: add its arms')
-    parser.add_argument('--settings', nargs='+', default=['like', 'shipped'],
-                        choices=['like', 'shipped'])
+    parser.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--bf16', action='store_true', help='like for like in bf16 autocast')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile every model forward')
+    parser.add_argument(
+        '--targets',
+        nargs='+',
+        default=['maskfeat', 'beit'],
+        choices=['maskfeat', 'beit'])
+    parser.add_argument(
+        '--reference-dir', help='a yyk-wew/SemanticMIM checkout: add its arms')
+    parser.add_argument(
+        '--settings',
+        nargs='+',
+        default=['like', 'shipped'],
+        choices=['like', 'shipped'])
     parser.add_argument('--no-memory', action='store_true')
-    parser.add_argument('--profile', action='store_true',
-                        help='also time the parts of our step')
-    parser.add_argument('--throughput-batch', type=int, default=256,
-                        help='on CUDA, also bf16 images/s at this batch '
-                        '(0: skip)')
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='also time the parts of our step')
+    parser.add_argument(
+        '--throughput-batch',
+        type=int,
+        default=256,
+        help='on CUDA, also bf16 images/s at this batch '
+        '(0: skip)')
     parser.add_argument('--memory-child', help=argparse.SUPPRESS)
     args = parser.parse_args()
     run(args, __file__)

@@ -2,8 +2,8 @@
 # 4-pixel patches, 1 proxy, and a small randomly initialised DALL-E-style
 # tokenizer (mmpretrain's DALL-E encoder, 32 hidden channels, 512 codes) on
 # the 64 view: a real tokenizer cannot be downloaded here.
-_tiny = dict(embed_dims=96, num_layers=4, num_heads=3,
-             feedforward_channels=384)
+_tiny = dict(
+    embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 model = dict(
     type='SemanticMIM',
     _scope_='mmsemanticmim',  # builds from mmpretrain's get_model too

@@ -23,8 +23,8 @@ model = dict(
             in_channels=768,
             out_channels=108,
             norm_cfg=None,
-            init_cfg=dict(type='TruncNormal', layer='Linear', std=0.02,
-                          bias=0)),
+            init_cfg=dict(
+                type='TruncNormal', layer='Linear', std=0.02, bias=0)),
         loss=dict(type='PixelReconstructionLoss', criterion='L2')),
     target_generator=dict(
         type='PatchHOGGenerator',

@@ -1,8 +1,8 @@
 # A tiny SemanticMIM-MaskFeat for CPU: 4 layers of width 96, 32x32 inputs,
 # 4-pixel patches (8x8 grid), 4 proxies, HOG with 4-pixel cells (27 values a
 # patch).
-_tiny = dict(embed_dims=96, num_layers=4, num_heads=3,
-             feedforward_channels=384)
+_tiny = dict(
+    embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 model = dict(
     type='SemanticMIM',
     _scope_='mmsemanticmim',  # builds from mmpretrain's get_model too
@@ -23,8 +23,8 @@ model = dict(
             in_channels=96,
             out_channels=27,
             norm_cfg=None,
-            init_cfg=dict(type='TruncNormal', layer='Linear', std=0.02,
-                          bias=0)),
+            init_cfg=dict(
+                type='TruncNormal', layer='Linear', std=0.02, bias=0)),
         loss=dict(type='PixelReconstructionLoss', criterion='L2')),
     target_generator=dict(
         type='PatchHOGGenerator',

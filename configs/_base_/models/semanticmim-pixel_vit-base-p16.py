@@ -6,5 +6,4 @@ _base_ = './semanticmim-maskfeat_vit-base-p16.py'
 model = dict(
     head=dict(predictor=dict(out_channels=16 * 16 * 3)),
     target_generator=dict(
-        _delete_=True, type='PatchPixelTarget', patch_size=16,
-        norm_pix=True))
+        _delete_=True, type='PatchPixelTarget', patch_size=16, norm_pix=True))

@@ -6,8 +6,8 @@ optim_wrapper = dict(
     # a dynamic loss scale; fp32 on the CPU unless tools/train.py --amp
     type='DeviceAmpOptimWrapper',
     loss_scale='dynamic',
-    optimizer=dict(type='DeviceAdamW', lr=1.5e-3, betas=(0.9, 0.999),
-                   weight_decay=0.05),
+    optimizer=dict(
+        type='DeviceAdamW', lr=1.5e-3, betas=(0.9, 0.999), weight_decay=0.05),
     clip_grad=dict(max_norm=3.0),
     paramwise_cfg=dict(
         bias_decay_mult=0.,
@@ -22,10 +22,20 @@ optim_wrapper = dict(
         }))
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=10,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=10,
-         end=300, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-4,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=10,
+        end=300,
+        convert_to_iter_based=True),
 ]
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300)

@@ -5,8 +5,8 @@ optim_wrapper = dict(
     # a dynamic loss scale; fp32 on the CPU unless tools/train.py --amp
     type='DeviceAmpOptimWrapper',
     loss_scale='dynamic',
-    optimizer=dict(type='DeviceAdamW', lr=1.6e-3, betas=(0.9, 0.999),
-                   weight_decay=0.05),
+    optimizer=dict(
+        type='DeviceAdamW', lr=1.6e-3, betas=(0.9, 0.999), weight_decay=0.05),
     clip_grad=dict(max_norm=0.02),
     paramwise_cfg=dict(
         bias_decay_mult=0.,
@@ -14,10 +14,21 @@ optim_wrapper = dict(
         custom_keys={'mask_token': dict(decay_mult=0.)}))
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=30,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=270, eta_min=1e-6, by_epoch=True,
-         begin=30, end=300, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-6,
+        by_epoch=True,
+        begin=0,
+        end=30,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=270,
+        eta_min=1e-6,
+        by_epoch=True,
+        begin=30,
+        end=300,
+        convert_to_iter_based=True),
 ]
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300)

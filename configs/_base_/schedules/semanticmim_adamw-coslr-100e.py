@@ -6,10 +6,21 @@ _base_ = './semanticmim-maskfeat_adamw-coslr-300e.py'
 
 optim_wrapper = dict(optimizer=dict(lr=8e-4))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=10,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=90, eta_min=1e-6, by_epoch=True,
-         begin=10, end=100, convert_to_iter_based=True),
+    dict(
+        type='LinearLR',
+        start_factor=1e-6,
+        by_epoch=True,
+        begin=0,
+        end=10,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=90,
+        eta_min=1e-6,
+        by_epoch=True,
+        begin=10,
+        end=100,
+        convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100)
 auto_scale_lr = dict(base_batch_size=1024)

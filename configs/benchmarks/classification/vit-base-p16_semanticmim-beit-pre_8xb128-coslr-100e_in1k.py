@@ -17,9 +17,10 @@ model = dict(
 
 optim_wrapper = dict(
     optimizer=dict(lr=4e-3),
-    paramwise_cfg=dict(custom_keys={
-        '.gamma': dict(decay_mult=0.0),
-        'q_bias': dict(decay_mult=0.0),
-        'v_bias': dict(decay_mult=0.0)
-    }))
+    paramwise_cfg=dict(
+        custom_keys={
+            '.gamma': dict(decay_mult=0.0),
+            'q_bias': dict(decay_mult=0.0),
+            'v_bias': dict(decay_mult=0.0)
+        }))
 auto_scale_lr = dict(base_batch_size=1024)

@@ -5,8 +5,11 @@ _base_ = './vit-base-p16_semanticmim-maskfeat-pre_8xb256-coslr-100e_in1k.py'
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224, backend='pillow',
-         interpolation='bicubic'),
+    dict(
+        type='RandomResizedCrop',
+        scale=224,
+        backend='pillow',
+        interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs')
 ]
@@ -16,17 +19,24 @@ test_dataloader = val_dataloader
 
 model = dict(
     backbone=dict(frozen_stages=12, drop_path_rate=0.),
-    head=dict(loss=dict(_delete_=True, type='CrossEntropyLoss'),
-              init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02)]),
+    head=dict(
+        loss=dict(_delete_=True, type='CrossEntropyLoss'),
+        init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02)]),
     train_cfg=dict(_delete_=True))
 
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=4e-3, weight_decay=1e-4,
-                   betas=(0.9, 0.999)))
+    optimizer=dict(
+        type='AdamW', lr=4e-3, weight_decay=1e-4, betas=(0.9, 0.999)))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=100, by_epoch=True, begin=0,
-         end=100, eta_min=0., convert_to_iter_based=True)
+    dict(
+        type='CosineAnnealingLR',
+        T_max=100,
+        by_epoch=True,
+        begin=0,
+        end=100,
+        eta_min=0.,
+        convert_to_iter_based=True)
 ]
 auto_scale_lr = dict(base_batch_size=1024)

@@ -8,8 +8,11 @@ data_root = 'data/toy_cls'
 data_preprocessor = dict(num_classes=2)
 train_pipeline = [
     dict(type='StrictLoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=32, backend='pillow',
-         interpolation='bicubic'),
+    dict(
+        type='RandomResizedCrop',
+        scale=32,
+        backend='pillow',
+        interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs')
 ]
@@ -19,21 +22,37 @@ test_pipeline = [
     dict(type='PackInputs')
 ]
 train_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root=data_root,
-                 data_prefix='train', pipeline=train_pipeline))
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        _delete_=True,
+        type='CustomDataset',
+        data_root=data_root,
+        data_prefix='train',
+        pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8, num_workers=0, persistent_workers=False,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root=data_root,
-                 data_prefix='val', pipeline=test_pipeline))
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        _delete_=True,
+        type='CustomDataset',
+        data_root=data_root,
+        data_prefix='val',
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 
 model = dict(
     backbone=dict(
-        arch=dict(_delete_=True, embed_dims=96, num_layers=4, num_heads=3,
-                  feedforward_channels=384),
+        arch=dict(
+            _delete_=True,
+            embed_dims=96,
+            num_layers=4,
+            num_heads=3,
+            feedforward_channels=384),
         img_size=32,
         patch_size=4,
         # the tiny pre-training config's encoder (a checkpoint that differs
@@ -48,8 +67,14 @@ model = dict(
     train_cfg=dict(_delete_=True))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=2, by_epoch=True, begin=0, end=2,
-         eta_min=1e-6, convert_to_iter_based=True)
+    dict(
+        type='CosineAnnealingLR',
+        T_max=2,
+        by_epoch=True,
+        begin=0,
+        end=2,
+        eta_min=1e-6,
+        convert_to_iter_based=True)
 ]
 train_cfg = dict(max_epochs=2)
 default_hooks = dict(logger=dict(interval=1))

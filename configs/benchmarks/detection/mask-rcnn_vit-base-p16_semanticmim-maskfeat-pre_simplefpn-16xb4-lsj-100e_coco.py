@@ -63,9 +63,8 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(
     _delete_=True,
     type='AmpOptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999),
-                   weight_decay=0.1),
+    optimizer=dict(
+        type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1),
     constructor='mmsemanticmim.LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(
-        layer_decay_rate=0.7, custom_keys=_base_.no_decay_keys))
+    paramwise_cfg=dict(layer_decay_rate=0.7, custom_keys=_base_.no_decay_keys))
 auto_scale_lr = dict(base_batch_size=64)

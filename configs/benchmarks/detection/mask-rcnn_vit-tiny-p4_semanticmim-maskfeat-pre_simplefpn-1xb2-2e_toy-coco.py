@@ -13,8 +13,12 @@ model = dict(
     data_preprocessor=dict(
         batch_augments=[dict(type='BatchFixedSizePad', size=image_size)]),
     backbone=dict(
-        arch=dict(_delete_=True, embed_dims=96, num_layers=4, num_heads=3,
-                  feedforward_channels=384),
+        arch=dict(
+            _delete_=True,
+            embed_dims=96,
+            num_layers=4,
+            num_heads=3,
+            feedforward_channels=384),
         img_size=image_size,
         patch_size=4,
         out_indices=(3, ),
@@ -26,32 +30,42 @@ model = dict(
         # the pre-trained weights: --pretrained PATH (tools/train.py) or
         # --cfg-options model.backbone.init_cfg.checkpoint=PATH
         init_cfg=dict(checkpoint=None)),
-    neck=dict(backbone_channel=96, in_channels=[24, 48, 96, 96],
-              out_channels=32),
+    neck=dict(
+        backbone_channel=96, in_channels=[24, 48, 96, 96], out_channels=32),
     rpn_head=dict(
         in_channels=32,
         feat_channels=32,
         anchor_generator=dict(scales=[8], strides=strides)),
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=32, featmap_strides=strides[:4]),
-        bbox_head=dict(in_channels=32, conv_out_channels=32,
-                       fc_out_channels=64, num_classes=2),
+        bbox_head=dict(
+            in_channels=32,
+            conv_out_channels=32,
+            fc_out_channels=64,
+            num_classes=2),
         mask_roi_extractor=dict(out_channels=32, featmap_strides=strides[:4]),
         mask_head=dict(in_channels=32, conv_out_channels=32, num_classes=2)),
     train_cfg=dict(
         rpn=dict(sampler=dict(num=64)),
         rpn_proposal=dict(nms_pre=200, max_per_img=100),
         rcnn=dict(sampler=dict(num=32))),
-    test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=100),
-                  rcnn=dict(max_per_img=20)))
+    test_cfg=dict(
+        rpn=dict(nms_pre=200, max_per_img=100), rcnn=dict(max_per_img=20)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='RandomResize', scale=image_size, ratio_range=(0.8, 1.25),
-         keep_ratio=True),
-    dict(type='RandomCrop', crop_type='absolute_range', crop_size=image_size,
-         recompute_bbox=True, allow_negative_crop=True),
+    dict(
+        type='RandomResize',
+        scale=image_size,
+        ratio_range=(0.8, 1.25),
+        keep_ratio=True),
+    dict(
+        type='RandomCrop',
+        crop_type='absolute_range',
+        crop_size=image_size,
+        recompute_bbox=True,
+        allow_negative_crop=True),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
@@ -61,12 +75,15 @@ test_pipeline = [
     dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
 ]
 train_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
+    batch_size=2,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         _delete_=True,
         type='CocoDataset',
@@ -77,7 +94,9 @@ train_dataloader = dict(
         filter_cfg=dict(filter_empty_gt=True, min_size=4),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1, num_workers=0, persistent_workers=False,
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         type='CocoDataset',
         data_root=data_root,

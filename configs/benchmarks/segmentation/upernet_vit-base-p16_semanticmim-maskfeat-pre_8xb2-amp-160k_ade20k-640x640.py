@@ -31,25 +31,29 @@ model = dict(
         out_indices=(3, 5, 7, 11),
         out_type='featmap'),
     neck=dict(embed_dim=768, rescales=[4, 2, 1, 0.5]),
-    decode_head=dict(in_channels=[768, 768, 768, 768], channels=768,
-                     num_classes=150),
+    decode_head=dict(
+        in_channels=[768, 768, 768, 768], channels=768, num_classes=150),
     auxiliary_head=dict(in_channels=768, num_classes=150),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(426, 426)))
 
 optim_wrapper = dict(
     _delete_=True,
     type='AmpOptimWrapper',
-    optimizer=dict(type='AdamW', lr=3e-5, betas=(0.9, 0.999),
-                   weight_decay=0.05),
+    optimizer=dict(
+        type='AdamW', lr=3e-5, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='mmsemanticmim.LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(
-        layer_decay_rate=0.9, custom_keys=_base_.no_decay_keys))
+    paramwise_cfg=dict(layer_decay_rate=0.9, custom_keys=_base_.no_decay_keys))
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-         end=1500),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=1500,
-         end=160000),
+    dict(
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
+    dict(
+        type='PolyLR',
+        power=1.0,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=1500,
+        end=160000),
 ]
 
 train_dataloader = dict(batch_size=2)

@@ -23,8 +23,13 @@ optim_wrapper = dict(
     optimizer=dict(lr=2e-5), paramwise_cfg=dict(layer_decay_rate=0.95))
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-         end=3000),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=3000,
-         end=160000),
+    dict(
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=3000),
+    dict(
+        type='PolyLR',
+        power=1.0,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=3000,
+        end=160000),
 ]

@@ -12,8 +12,12 @@ norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
-        arch=dict(_delete_=True, embed_dims=96, num_layers=4, num_heads=3,
-                  feedforward_channels=384),
+        arch=dict(
+            _delete_=True,
+            embed_dims=96,
+            num_layers=4,
+            num_heads=3,
+            feedforward_channels=384),
         img_size=crop_size,
         patch_size=4,
         out_indices=(0, 1, 2, 3),
@@ -26,16 +30,22 @@ model = dict(
         # --cfg-options model.backbone.init_cfg.checkpoint=PATH
         init_cfg=dict(checkpoint=None)),
     neck=dict(embed_dim=96),
-    decode_head=dict(in_channels=[96] * 4, channels=32, pool_scales=(1, 2),
-                     norm_cfg=norm_cfg),
+    decode_head=dict(
+        in_channels=[96] * 4,
+        channels=32,
+        pool_scales=(1, 2),
+        norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=96, channels=32, norm_cfg=norm_cfg),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(43, 43)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=(256, 64), ratio_range=(0.5, 2.0),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(256, 64),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
@@ -47,19 +57,26 @@ test_pipeline = [
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
+    batch_size=2,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
-    num_workers=0, persistent_workers=False,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-4))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=10),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=10,
-         end=2000),
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=10),
+    dict(
+        type='PolyLR',
+        power=1.0,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=10,
+        end=2000),
 ]
 train_cfg = dict(max_iters=2000, val_interval=1000)
 default_hooks = dict(

@@ -41,7 +41,9 @@ class StrictLoadImageFromFile(LoadImageFromFile):
         **kwargs: ``LoadImageFromFile``'s.
     """
 
-    def __init__(self, skip_corrupt: bool = False, max_skipped: int = 50,
+    def __init__(self,
+                 skip_corrupt: bool = False,
+                 max_skipped: int = 50,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         if max_skipped < 1:
@@ -51,7 +53,9 @@ class StrictLoadImageFromFile(LoadImageFromFile):
         #: Images skipped so far in this process.
         self.skipped = 0
 
-    def _unreadable(self, filename: str, why: str,
+    def _unreadable(self,
+                    filename: str,
+                    why: str,
                     cause: Optional[Exception] = None) -> None:
         if not self.skip_corrupt:
             raise OSError(f'{why} {filename}. {ADVICE}') from cause
@@ -61,10 +65,11 @@ class StrictLoadImageFromFile(LoadImageFromFile):
                 f'{why} {filename}: {self.skipped} unreadable images '
                 f'skipped in this process, more than max_skipped='
                 f'{self.max_skipped}. Check the data set copy.') from cause
-        print_log(f'Skipped an unreadable image ({self.skipped} so far in '
-                  f'this process): {filename}' + (f' ({cause})'
-                                                  if cause else ''),
-                  logger='current', level=30)
+        print_log(
+            f'Skipped an unreadable image ({self.skipped} so far in '
+            f'this process): {filename}' + (f' ({cause})' if cause else ''),
+            logger='current',
+            level=30)
 
     def transform(self, results: dict) -> Optional[dict]:
         filename = results.get('img_path', '<unknown>')
@@ -76,7 +81,8 @@ class StrictLoadImageFromFile(LoadImageFromFile):
         if out is None or out.get('img') is None:
             if self.ignore_empty:
                 return None
-            self._unreadable(filename, 'Cannot decode image (the file is '
-                             'empty or corrupt):')
+            self._unreadable(
+                filename, 'Cannot decode image (the file is '
+                'empty or corrupt):')
             return None
         return out

@@ -7,7 +7,6 @@ from .safe_checkpoint_hook import (CHECKPOINT_HOOKS, SafeCheckpointHook,
 
 __all__ = [
     'SafeCheckpointHook', 'BackboneMetaHook', 'add_checkpoint_hooks',
-    'CHECKPOINT_HOOKS', 'NonFiniteLossHook',
-    'NonFiniteLossError', 'ResumeGuardHook', 'ResumeSettingsError',
-    'CompileForwardHook'
+    'CHECKPOINT_HOOKS', 'NonFiniteLossHook', 'NonFiniteLossError',
+    'ResumeGuardHook', 'ResumeSettingsError', 'CompileForwardHook'
 ]

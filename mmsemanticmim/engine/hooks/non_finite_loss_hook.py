@@ -9,8 +9,9 @@ import torch
 from mmengine.dist import all_reduce, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 
+from mmsemanticmim.checkpoint.work_dir import (checkpoint_step,
+                                               prune_checkpoints)
 from mmsemanticmim.registry import HOOKS
-from mmsemanticmim.checkpoint.work_dir import checkpoint_step, prune_checkpoints
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -84,19 +85,27 @@ class NonFiniteLossHook(Hook):
                 runner.logger.info('Deleted older checkpoints: ' +
                                    ', '.join(map(osp.basename, deleted)))
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         if not outputs:
             return
-        values = {k: float(v.detach().float().mean()) if torch.is_tensor(v)
-                  else float(v) for k, v in outputs.items()
-                  if torch.is_tensor(v) or isinstance(v, (int, float))}
+        values = {
+            k: float(v.detach().float().mean())
+            if torch.is_tensor(v) else float(v)
+            for k, v in outputs.items()
+            if torch.is_tensor(v) or isinstance(v, (int, float))
+        }
         latest = self._last_saved(runner)
         finite = all(math.isfinite(v) for v in values.values())
         if runner.world_size > 1:  # every rank decides alike
-            flag = torch.tensor(float(not finite), device=next(
-                (v.device for v in outputs.values() if torch.is_tensor(v)),
-                torch.device('cpu')))
+            flag = torch.tensor(
+                float(not finite),
+                device=next(
+                    (v.device for v in outputs.values() if torch.is_tensor(v)),
+                    torch.device('cpu')))
             all_reduce(flag, op='max')
             finite = not flag.item()
         if finite:
@@ -109,24 +118,23 @@ class NonFiniteLossHook(Hook):
         if self.good and osp.exists(self.good) and latest != self.good \
                 and is_main_process():
             # --auto-resume (a requeued job) must not pick the bad file
-            with open(osp.join(runner.work_dir, 'last_checkpoint'),
-                      'w') as f:
+            with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
                 f.write(self.good)
         raise NonFiniteLossError(
             f'Non-finite loss at iteration {runner.iter + 1} (epoch '
-            f'{runner.epoch + 1}): {terms}'
-            + (f' (rank {runner.rank}\'s; another rank\'s loss may be the '
-               'non-finite one)' if runner.world_size > 1 else '')
-            + '. Training stopped before saving these weights. ' + advice)
+            f'{runner.epoch + 1}): {terms}' +
+            (f' (rank {runner.rank}\'s; another rank\'s loss may be the '
+             'non-finite one)' if runner.world_size > 1 else '') +
+            '. Training stopped before saving these weights. ' + advice)
 
     def advice(self, runner, latest: Optional[str]) -> str:
         """Which checkpoint to go on from, and how."""
         lines = []
         if latest is not None and latest != self.good:
             lines.append(f'{latest} holds the weights that gave this loss: '
-                         'do not resume from it' + (
-                             ' (last_checkpoint now names the good one).'
-                             if self.good else '.'))
+                         'do not resume from it' +
+                         (' (last_checkpoint now names the good one).' if self.
+                          good else '.'))
         good = self.good if self.good and osp.exists(self.good) else None
         if good is None:
             lines.append(

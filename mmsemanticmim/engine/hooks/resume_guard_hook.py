@@ -37,21 +37,29 @@ SETTINGS_KEY = 'semanticmim_train_settings'
 
 #: What a change of each setting does on resume.
 CONSEQUENCE = {
-    'lr': "the resumed lr and lr schedule are scaled by new / old lr "
-          '(an absolute floor such as eta_min stays)',
-    'param_scheduler': 'the scheduler states resume: their begin/end and '
-                       'values stay the checkpoint\'s',
-    'batch_size': 'iterations per epoch change, so an iteration-based '
-                  'schedule is re-mapped over the epochs',
-    'world_size': 'iterations per epoch change, so an iteration-based '
-                  'schedule is re-mapped over the epochs',
-    'max_epochs': 'a schedule whose end follows max_epochs is re-mapped',
-    'max_iters': 'a schedule whose end follows max_iters is re-mapped',
-    'dataset_length': 'iterations per epoch change, so a schedule '
-                      'converted to iterations (convert_to_iter_based) '
-                      'reaches its end early or late: it ends at the '
-                      'iteration the old data set would have ended at',
-    'data_root': 'the run goes on on other data than it started on',
+    'lr':
+    "the resumed lr and lr schedule are scaled by new / old lr "
+    '(an absolute floor such as eta_min stays)',
+    'param_scheduler':
+    'the scheduler states resume: their begin/end and '
+    'values stay the checkpoint\'s',
+    'batch_size':
+    'iterations per epoch change, so an iteration-based '
+    'schedule is re-mapped over the epochs',
+    'world_size':
+    'iterations per epoch change, so an iteration-based '
+    'schedule is re-mapped over the epochs',
+    'max_epochs':
+    'a schedule whose end follows max_epochs is re-mapped',
+    'max_iters':
+    'a schedule whose end follows max_iters is re-mapped',
+    'dataset_length':
+    'iterations per epoch change, so a schedule '
+    'converted to iterations (convert_to_iter_based) '
+    'reaches its end early or late: it ends at the '
+    'iteration the old data set would have ended at',
+    'data_root':
+    'the run goes on on other data than it started on',
 }
 SETTINGS = tuple(CONSEQUENCE)
 
@@ -104,16 +112,21 @@ def train_settings(runner) -> Dict[str, str]:
         max_iters=train.get('max_iters'),
         dataset_length=_dataset_length(runner),
         data_root=_data_root(loader.get('dataset')))
-    return {k: _plain(v) for k, v in values.items() if v is not None
-            or k not in ('dataset_length', 'data_root')}
+    return {
+        k: _plain(v)
+        for k, v in values.items()
+        if v is not None or k not in ('dataset_length', 'data_root')
+    }
 
 
-def changed_settings(saved: Dict[str, str],
-                     current: Dict[str, str]) -> List[str]:
+def changed_settings(saved: Dict[str, str], current: Dict[str,
+                                                          str]) -> List[str]:
     """Names of the settings recorded in ``saved`` that ``current``
     changes."""
-    return [k for k in SETTINGS
-            if k in saved and k in current and saved[k] != current[k]]
+    return [
+        k for k in SETTINGS
+        if k in saved and k in current and saved[k] != current[k]
+    ]
 
 
 @HOOKS.register_module()
@@ -160,8 +173,9 @@ class ResumeGuardHook(Hook):
         if runner.val_loop is None or not hasattr(loop, 'val_interval'):
             return
         by_epoch = isinstance(loop, EpochBasedTrainLoop)
-        step, last = (runner.epoch, loop.max_epochs) if by_epoch else (
-            runner.iter, loop.max_iters)
+        step, last = (runner.epoch,
+                      loop.max_epochs) if by_epoch else (runner.iter,
+                                                         loop.max_iters)
         if step < max(loop.val_begin, 1) or (step % loop.val_interval
                                              and step != last):
             return
@@ -197,22 +211,25 @@ class ResumeGuardHook(Hook):
             return
         accepted = runner.cfg.get('resume_changed', None) or []
         accepted = SETTINGS if 'all' in accepted else accepted
-        lines = {k: f'  {k}: checkpoint {saved[k]}, config {current[k]} '
-                 f'({CONSEQUENCE[k]})' for k in changed}
+        lines = {
+            k:
+            f'  {k}: checkpoint {saved[k]}, config {current[k]} '
+            f'({CONSEQUENCE[k]})'
+            for k in changed
+        }
         refused = [k for k in changed if k not in accepted]
         if refused:
             raise ResumeSettingsError(
                 f'--resume from {source} with a config that changes what '
-                'its schedule was built on:\n' +
-                '\n'.join(lines[k] for k in refused) +
+                'its schedule was built on:\n' + '\n'.join(lines[k]
+                                                           for k in refused) +
                 '\n  Restore the old values, or accept the change with '
                 f'--resume-changed {" ".join(refused)} (config: '
                 f'resume_changed={refused!r}). To train with new settings '
                 'from these weights, start a new run with load_from='
                 f'{source} instead of resuming.')
         runner.logger.warning('Resuming with changed settings (accepted by '
-                              'resume_changed):\n' +
-                              '\n'.join(lines.values()))
+                              'resume_changed):\n' + '\n'.join(lines.values()))
         if 'lr' in changed:
             old, new = json.loads(saved['lr']), json.loads(current['lr'])
             if isinstance(old, (int, float)) and \
@@ -246,7 +263,8 @@ class ResumeGuardHook(Hook):
             schedulers = [s for v in schedulers.values() for s in v]
         for scheduler in schedulers:
             if getattr(scheduler, 'param_name', None) == 'lr':
-                scheduler.base_values = [v * scale
-                                         for v in scheduler.base_values]
+                scheduler.base_values = [
+                    v * scale for v in scheduler.base_values
+                ]
         runner.logger.info(f'Resumed lr and lr schedule scaled by {scale:g} '
                            '(the config\'s lr over the checkpoint\'s).')

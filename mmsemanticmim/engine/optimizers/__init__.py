@@ -4,6 +4,6 @@ from .layer_decay_optim_wrapper_constructor import \
     LayerDecayOptimWrapperConstructor
 
 __all__ = [
-    'DeviceAdamW',     'LayerDecayOptimWrapperConstructor', 'DeviceAmpOptimWrapper',
-    'default_amp_dtype'
+    'DeviceAdamW', 'LayerDecayOptimWrapperConstructor',
+    'DeviceAmpOptimWrapper', 'default_amp_dtype'
 ]

@@ -28,7 +28,9 @@ class DeviceAdamW(torch.optim.AdamW):
         **kwargs: ``torch.optim.AdamW``'s (lr, betas, weight_decay, ...).
     """
 
-    def __init__(self, params: Iterable, fused: Optional[bool] = None,
+    def __init__(self,
+                 params: Iterable,
+                 fused: Optional[bool] = None,
                  **kwargs) -> None:
         params = list(params)
         if fused is None:
@@ -49,8 +51,10 @@ class DeviceAdamW(torch.optim.AdamW):
     def load_state_dict(self, state_dict: dict) -> None:
         """As AdamW's, keeping this instance's ``fused`` / ``foreach``
         choice (torch restores them from the saved groups)."""
-        keep = [{k: g[k] for k in ('fused', 'foreach') if k in g}
-                for g in self.param_groups]
+        keep = [{
+            k: g[k]
+            for k in ('fused', 'foreach') if k in g
+        } for g in self.param_groups]
         super().load_state_dict(state_dict)
         for group, kept in zip(self.param_groups, keep):
             group.update(kept)

@@ -71,15 +71,19 @@ class DeviceAmpOptimWrapper(AmpOptimWrapper):
                 and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
             # measured on a 2-core AVX2 machine: a ViT-B linear layer ran
             # 6.5x slower in bf16 than in fp32
-            print_log('This CPU has no native bf16 (no AVX512-BF16 / AMX): '
-                      'bf16 autocast is emulated here and slower than fp32. '
-                      'Drop --amp for speed.', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                'This CPU has no native bf16 (no AVX512-BF16 / AMX): '
+                'bf16 autocast is emulated here and slower than fp32. '
+                'Drop --amp for speed.',
+                logger='current',
+                level=logging.WARNING)
 
         enabled = self.cast_dtype == torch.float16
+
         def scaler(**kw):
-            return grad_scaler(self.device_type, sharded=use_fsdp,
-                               enabled=enabled, **kw)
+            return grad_scaler(
+                self.device_type, sharded=use_fsdp, enabled=enabled, **kw)
+
         self._scale_update_param = None
         if loss_scale == 'dynamic':
             self.loss_scaler = scaler()

@@ -44,8 +44,11 @@ class LayerDecayOptimWrapperConstructor(
                     f'({type(backbone).__name__}); use a backbone that has '
                     'it, such as mmsemanticmim.SemanticMIMViT, or drop '
                     'layer_decay_rate.')
-            get_layer_depth = partial(backbone.get_layer_depth,
-                                      prefix='backbone.')
+            get_layer_depth = partial(
+                backbone.get_layer_depth, prefix='backbone.')
         super().add_params(
-            params, module, prefix=prefix, get_layer_depth=get_layer_depth,
+            params,
+            module,
+            prefix=prefix,
+            get_layer_depth=get_layer_depth,
             **kwargs)

@@ -2,8 +2,7 @@ from .build import (FSDP_RUNTIME, backbone_from_checkpoint, build_runner,
                     prepare_config, use_fsdp)
 from .command_line import (build_test_parser, build_train_parser,
                            merge_train_args, run_test, run_train)
-from .safe_runner import (NothingToResumeError, SafeFlexibleRunner,
-                          SafeRunner)
+from .safe_runner import NothingToResumeError, SafeFlexibleRunner, SafeRunner
 
 __all__ = [
     'SafeRunner', 'NothingToResumeError', 'build_runner', 'prepare_config',

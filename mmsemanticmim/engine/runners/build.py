@@ -54,21 +54,23 @@ def backbone_for_resume(cfg, checkpoint: str) -> None:
     checkpoint's meta (which downstream checkpoints carry)."""
     backbone = (cfg.get('model') or {}).get('backbone') or {}
     init = backbone.get('init_cfg')
-    if not (isinstance(init, dict) and str(init.get('type', '')).endswith(
-            'Pretrained')):
+    if not (isinstance(init, dict)
+            and str(init.get('type', '')).endswith('Pretrained')):
         return
     if not backbone_from_checkpoint(cfg, checkpoint):
         backbone['init_cfg'] = None
-    print_log(f'Resuming from {checkpoint}: the backbone is not initialised '
-              f'from model.backbone.init_cfg (checkpoint='
-              f'{init.get("checkpoint")}); its weights come from the '
-              'resumed checkpoint.', logger='current')
+    print_log(
+        f'Resuming from {checkpoint}: the backbone is not initialised '
+        f'from model.backbone.init_cfg (checkpoint='
+        f'{init.get("checkpoint")}); its weights come from the '
+        'resumed checkpoint.',
+        logger='current')
 
 
-#: What ``tools/train.py --fsdp`` sets; the same as ``--cfg-options
-#: runner_type=SafeFlexibleRunner strategy.type=SafeFSDPStrategy
-#: strategy.state_dict_cfg=full strategy.model_wrapper.use_orig_params=True
-#: strategy.model_wrapper.auto_wrap_policy.type=semanticmim_wrap_transformer_layers``.
+#: What ``tools/train.py --fsdp`` sets (``configs/_base_/fsdp_runtime.py``,
+#: as ``--cfg-options``: runner_type, strategy.type,
+#: strategy.state_dict_cfg=full, strategy.model_wrapper.use_orig_params and
+#: strategy.model_wrapper.auto_wrap_policy.type).
 FSDP_RUNTIME = dict(
     runner_type='SafeFlexibleRunner',
     strategy=dict(
@@ -76,9 +78,9 @@ FSDP_RUNTIME = dict(
         # a unit per transformer layer; per-parameter optimizer groups
         # (no-decay keys, layer decay) need the original parameters
         model_wrapper=dict(
-            type='MMFullyShardedDataParallel', use_orig_params=True,
-            auto_wrap_policy=dict(
-                type='semanticmim_wrap_transformer_layers')),
+            type='MMFullyShardedDataParallel',
+            use_orig_params=True,
+            auto_wrap_policy=dict(type='semanticmim_wrap_transformer_layers')),
         # one file per checkpoint, gathered on rank 0: every tool reads it
         state_dict_cfg='full'))
 
@@ -96,8 +98,8 @@ def use_fsdp(cfg) -> None:
     wrapper = cfg.get('optim_wrapper') or {}
     kind = str(wrapper.get('type', 'OptimWrapper')).split('.')[-1]
     if 'Amp' in kind:
-        if not torch.cuda.is_available() and (
-                kind == 'AmpOptimWrapper' or wrapper.get('cpu_autocast')):
+        if not torch.cuda.is_available() and (kind == 'AmpOptimWrapper'
+                                              or wrapper.get('cpu_autocast')):
             raise ValueError(
                 f'optim_wrapper.type={kind} with autocast under FSDP needs '
                 'an accelerator (mmengine refuses AMP on the CPU; CPU bf16 '
@@ -131,8 +133,8 @@ def unscope_collate_fns(cfg) -> None:
     The key is dropped (the function is looked up by name either way)."""
     for split in SPLITS:
         loader = cfg.get(split, None)
-        collate = loader.get('collate_fn', None) if isinstance(
-            loader, dict) else None
+        collate = loader.get('collate_fn', None) if isinstance(loader,
+                                                               dict) else None
         if isinstance(collate, dict):
             collate.pop('_scope_', None)
 
@@ -143,8 +145,8 @@ def check_train_length(cfg) -> None:
     train = cfg.get('train_cfg') or {}
     for key in ('max_epochs', 'max_iters'):
         value = train.get(key, None)
-        if value is not None and (isinstance(value, bool) or
-                                  not isinstance(value, int) or value < 1):
+        if value is not None and (isinstance(value, bool)
+                                  or not isinstance(value, int) or value < 1):
             raise ValueError(
                 f'train_cfg.{key}={value!r}: nothing would be trained (no '
                 'checkpoint written). Give a positive integer (--cfg-options '
@@ -154,8 +156,7 @@ def check_train_length(cfg) -> None:
 def say_config_change(change: str) -> None:
     """Log one thing a tool changed in the config it was given (a config
     that names our runner, strategy and hooks, as ours do, gets none)."""
-    print_log(f'Config changed by mmsemanticmim: {change}.',
-              logger='current')
+    print_log(f'Config changed by mmsemanticmim: {change}.', logger='current')
 
 
 def check_model_parts(model_cfg) -> None:

@@ -10,8 +10,8 @@ import torch
 from mmengine.config import Config, DictAction
 
 from mmsemanticmim.checkpoint import read_checkpoint, trust_checkpoint
-from mmsemanticmim.utils.setup_env import setup_env
 from mmsemanticmim.checkpoint.work_dir import resumable_checkpoint
+from mmsemanticmim.utils.setup_env import setup_env
 from ..hooks.resume_guard_hook import SETTINGS
 from ..launch import dist_timeout, explain_dist_timeout, init_distributed
 from .build import (backbone_for_resume, backbone_from_checkpoint,
@@ -50,7 +50,8 @@ def build_train_parser() -> argparse.ArgumentParser:
         help='load_from: load the weights that fit and warn about the rest '
         '(default: a checkpoint that does not fit is an error)')
     parser.add_argument(
-        '--amp', action='store_true',
+        '--amp',
+        action='store_true',
         help='mixed precision: bf16 autocast (CPU, bf16 GPUs), else fp16 '
         'with a dynamic loss scale')
     parser.add_argument(
@@ -134,23 +135,26 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
             raise ValueError(f'--pretrained: {args.config} has no '
                              'model.backbone to initialise')
         init = dict(cfg.model.backbone.get('init_cfg') or {})
-        init.update(type='Pretrained', checkpoint=args.pretrained,
-                    prefix=args.pretrained_prefix)
+        init.update(
+            type='Pretrained',
+            checkpoint=args.pretrained,
+            prefix=args.pretrained_prefix)
         cfg.model.backbone.init_cfg = init
     if cfg.get('resume', False):
         out_dir = ((cfg.get('default_hooks') or {}).get('checkpoint')
                    or {}).get('out_dir')
-        out_dirs = [osp.join(out_dir, osp.basename(osp.abspath(
-            cfg.work_dir)))] if isinstance(out_dir, str) else []
-        source = cfg.get('load_from') or (
-            resumable_checkpoint(cfg.work_dir, out_dirs)
-            if osp.isdir(cfg.work_dir) else None)
+        out_dirs = [
+            osp.join(out_dir, osp.basename(osp.abspath(cfg.work_dir)))
+        ] if isinstance(out_dir, str) else []
+        source = cfg.get('load_from') or (resumable_checkpoint(
+            cfg.work_dir, out_dirs) if osp.isdir(cfg.work_dir) else None)
         if source is not None:
             backbone_for_resume(cfg, source)
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if str(wrapper).split('.')[-1] not in (
-                'OptimWrapper', 'AmpOptimWrapper', 'DeviceAmpOptimWrapper'):
+        if str(wrapper).split('.')[-1] not in ('OptimWrapper',
+                                               'AmpOptimWrapper',
+                                               'DeviceAmpOptimWrapper'):
             raise ValueError(f'--amp needs an OptimWrapper, the config has '
                              f'{wrapper}')
         # bf16 (fp16 + loss scale on GPUs without bf16), on the CPU too
@@ -170,7 +174,8 @@ def merge_train_args(cfg: Config, args: argparse.Namespace) -> Config:
         # CPU DDP: mmengine's wrapper pins device_ids to the local rank,
         # which only GPU modules accept; CPU modules need device_ids=None.
         wrapper = cfg.get('model_wrapper_cfg', None) or dict(
-            type='MMDistributedDataParallel', broadcast_buffers=False,
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
@@ -220,7 +225,8 @@ def build_test_parser() -> argparse.ArgumentParser:
     parser.add_argument('--work-dir', help='where to write logs and metrics')
     parser.add_argument('--out', help='dump predictions to this pickle file')
     parser.add_argument(
-        '--non-strict', action='store_true',
+        '--non-strict',
+        action='store_true',
         help='evaluate even if the checkpoint does not fit the model: what '
         'fits is loaded, and a warning is printed beside the metrics')
     parser.add_argument(
@@ -230,11 +236,15 @@ def build_test_parser() -> argparse.ArgumentParser:
         metavar='PATH',
         help='allow full unpickling of this file (only for files you trust)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings, key=value')
     parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser
 
@@ -260,7 +270,8 @@ def run_test(args: argparse.Namespace) -> dict:
     backbone_from_checkpoint(cfg, args.checkpoint)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+        './work_dirs',
+        osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     if cfg.get('test_dataloader') is None or cfg.get('test_evaluator') is None:
         raise ValueError(f'{args.config} has no test_dataloader / '
@@ -293,5 +304,7 @@ def run_test(args: argparse.Namespace) -> dict:
             f"{len(report['unexpected'])} unexpected and "
             f"{len(report['mismatched'])} mismatched keys of "
             f"{report['checkpoint']} (see above).")
-    return {k: float(v) if hasattr(v, '__float__') else v
-            for k, v in metrics.items()}
+    return {
+        k: float(v) if hasattr(v, '__float__') else v
+        for k, v in metrics.items()
+    }

@@ -30,18 +30,27 @@ from typing import Any, Iterable, List, Optional, Set
 #: arguments (``Runner.build_model``, ``wrap_model``, ``train``), by the
 #: config system and by this package's tools.
 EXTRA_TOP_LEVEL = {
-    '_base_', 'custom_imports', 'default_scope', 'runner_type',
-    'model_wrapper_cfg', 'sync_bn', 'find_unused_parameters',
-    'activation_checkpointing', 'efficient_conv_bn_eval', 'compile',
-    'strict_load', 'auto_resume', 'auto_resume_load_from',
-    'allow_unknown_keys', 'resume_changed',
+    '_base_',
+    'custom_imports',
+    'default_scope',
+    'runner_type',
+    'model_wrapper_cfg',
+    'sync_bn',
+    'find_unused_parameters',
+    'activation_checkpointing',
+    'efficient_conv_bn_eval',
+    'compile',
+    'strict_load',
+    'auto_resume',
+    'auto_resume_load_from',
+    'allow_unknown_keys',
+    'resume_changed',
 }
 
 #: Keys ``Runner.build_dataloader`` takes out before ``DataLoader(**rest)``.
 DATALOADER_KEYS = {
-    'dataset', 'sampler', 'batch_sampler', 'batch_size',
-    'num_batch_per_epoch', 'worker_init_fn', 'disable_subprocess_warning',
-    'collate_fn'
+    'dataset', 'sampler', 'batch_sampler', 'batch_size', 'num_batch_per_epoch',
+    'worker_init_fn', 'disable_subprocess_warning', 'collate_fn'
 }
 
 #: Keys ``build_optim_wrapper`` takes out before building the wrapper.
@@ -86,10 +95,13 @@ def accepted_keys(cls: type, skip: Iterable[str] = ()) -> Optional[Set[str]]:
         if klass is object:
             return None
         params = inspect.signature(klass.__init__).parameters.values()
-        keys |= {p.name for p in params if p.kind in (
-            p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        if klass is CheckpointHook or not any(
-                p.kind is p.VAR_KEYWORD for p in params):
+        keys |= {
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+        if klass is CheckpointHook or not any(p.kind is p.VAR_KEYWORD
+                                              for p in params):
             return keys - {'self'} - set(skip)
     return None
 
@@ -114,8 +126,7 @@ def _unknown(path: str, given: Iterable[str], known: Set[str],
         full = f'{path}.{key}' if path else key
         if key in known or full in allowed or key.startswith('_'):
             continue
-        close = difflib.get_close_matches(key, sorted(known), n=1,
-                                          cutoff=0.6)
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
         problems.append(f'  {full}: unknown key' + (
             f'; did you mean {(path + "." if path else "") + close[0]!r}?'
             if close else f' (known: {", ".join(sorted(known))})'))
@@ -154,17 +165,23 @@ def _top_level(cfg, allowed: Set[str]) -> List[str]:
         if key in known or key in allowed or key.startswith('_') or \
                 _canonical(cfg[key]) in used:  # a helper variable in use
             continue
-        close = difflib.get_close_matches(key, sorted(known), n=1,
-                                          cutoff=0.75)
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
         if close:  # a misspelt Runner key, not a helper variable
             problems.append(f'  {key}: unknown top-level key; did you mean '
                             f'{close[0]!r}?')
     return problems
 
 
-def _typed(cfg, key: str, registry, scope, allowed: Set[str],
-           default: Optional[type] = None, skip: Iterable[str] = (),
-           extra: Iterable[str] = ()) -> List[str]:
+def _typed(
+    cfg,
+    key: str,
+    registry,
+    scope,
+    allowed: Set[str],
+    default: Optional[type] = None,
+    skip: Iterable[str] = (),
+    extra: Iterable[str] = ()
+) -> List[str]:
     """Check the dict ``cfg[key]`` against the class it names."""
     value = cfg.get(key)
     if not isinstance(value, dict):
@@ -182,10 +199,10 @@ def _typed(cfg, key: str, registry, scope, allowed: Set[str],
 def _hooks(cfg, scope, allowed: Set[str]) -> List[str]:
     from mmengine.registry import HOOKS
     problems = []
-    entries = [(f'default_hooks.{name}', hook) for name, hook in
-               (cfg.get('default_hooks') or {}).items()]
-    entries += [(f'custom_hooks[{i}]', hook) for i, hook in
-                enumerate(cfg.get('custom_hooks') or [])]
+    entries = [(f'default_hooks.{name}', hook)
+               for name, hook in (cfg.get('default_hooks') or {}).items()]
+    entries += [(f'custom_hooks[{i}]', hook)
+                for i, hook in enumerate(cfg.get('custom_hooks') or [])]
     for path, hook in entries:
         if not isinstance(hook, dict) or 'type' not in hook:
             continue
@@ -205,12 +222,18 @@ def _loops(cfg, scope, allowed: Set[str]) -> List[str]:
     train = cfg.get('train_cfg') or {}
     default = EpochBasedTrainLoop if train.get('by_epoch', True) \
         else IterBasedTrainLoop
-    return (_typed(cfg, 'train_cfg', LOOPS, scope, allowed, default,
-                   loop_args, extra={'by_epoch'})
-            + _typed(cfg, 'val_cfg', LOOPS, scope, allowed, ValLoop,
-                     loop_args)
-            + _typed(cfg, 'test_cfg', LOOPS, scope, allowed, TestLoop,
-                     loop_args))
+    return (
+        _typed(
+            cfg,
+            'train_cfg',
+            LOOPS,
+            scope,
+            allowed,
+            default,
+            loop_args,
+            extra={'by_epoch'}) +
+        _typed(cfg, 'val_cfg', LOOPS, scope, allowed, ValLoop, loop_args) +
+        _typed(cfg, 'test_cfg', LOOPS, scope, allowed, TestLoop, loop_args))
 
 
 def _dataloaders(cfg, allowed: Set[str]) -> List[str]:
@@ -232,9 +255,15 @@ def _optim_wrapper(cfg, scope, allowed: Set[str]) -> List[str]:
     wrapper = cfg.get('optim_wrapper')
     if not isinstance(wrapper, dict) or 'constructor' in wrapper:
         return []  # a custom constructor may read keys of its own
-    problems = _typed(cfg, 'optim_wrapper', OPTIM_WRAPPERS, scope, allowed,
-                      OptimWrapper, skip=('optimizer', ),
-                      extra=OPTIM_WRAPPER_KEYS)
+    problems = _typed(
+        cfg,
+        'optim_wrapper',
+        OPTIM_WRAPPERS,
+        scope,
+        allowed,
+        OptimWrapper,
+        skip=('optimizer', ),
+        extra=OPTIM_WRAPPER_KEYS)
     optimizer = wrapper.get('optimizer')
     if isinstance(optimizer, dict) and 'type' in optimizer:
         cls = _registered(OPTIMIZERS, scope, optimizer['type'])

@@ -15,11 +15,17 @@ from mmengine.runner.checkpoint import load_state_dict
 
 from mmsemanticmim.checkpoint.reading import (read_checkpoint,
                                               register_checkpoint_loaders)
-from mmsemanticmim.checkpoint.work_dir import (
-    CheckpointMisfitError, atomic_replace, describe_misfit, diff_state,
-    encoder_mismatches, explain_failed_save, is_readable_checkpoint,
-    latest_checkpoint, newest_readable_checkpoint, partial_checkpoints_in,
-    remove_path, state_dict_of)
+# yapf: disable
+from mmsemanticmim.checkpoint.work_dir import (CheckpointMisfitError,
+                                               atomic_replace, describe_misfit,
+                                               diff_state, encoder_mismatches,
+                                               explain_failed_save,
+                                               is_readable_checkpoint,
+                                               latest_checkpoint,
+                                               newest_readable_checkpoint,
+                                               partial_checkpoints_in,
+                                               remove_path, state_dict_of)
+# yapf: enable
 from ..mmengine_private import (mark_runner_loaded, runner_has_loaded,
                                 runner_load_from, runner_resume,
                                 set_runner_load_from, skip_records_when,
@@ -28,7 +34,6 @@ from ..work_dir_lock import WorkDirLock
 
 #: Errors of a file system that has no room left.
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
-
 
 #: ``write``, turned into a warning where the disk is full, so that a run
 #: (a resume after freeing too little space, say) is not stopped by a
@@ -168,11 +173,10 @@ class _SafeLoading:
                     self.work_dir, skip=[load_from])
                 raise ValueError(
                     f'Cannot resume from {load_from}: it is missing, '
-                    'truncated or not a checkpoint. '
-                    + (f'The newest readable checkpoint in {self.work_dir} '
-                       f'is {alternative}: pass it to --resume.'
-                       if alternative else
-                       f'{self.work_dir} holds no readable checkpoint.'))
+                    'truncated or not a checkpoint. ' +
+                    (f'The newest readable checkpoint in {self.work_dir} '
+                     f'is {alternative}: pass it to --resume.' if alternative
+                     else f'{self.work_dir} holds no readable checkpoint.'))
             return load_from
         latest = latest_checkpoint(self.work_dir, self._checkpoint_dirs())
         if latest is not None and is_readable_checkpoint(latest):
@@ -182,9 +186,9 @@ class _SafeLoading:
         if latest is not None:
             self.logger.warning(
                 f'The latest checkpoint {latest} is unreadable (missing or '
-                'truncated, e.g. by a crash while saving); '
-                + (f'resuming from {fallback} instead.' if fallback else
-                   'no other readable checkpoint in the work dir.'))
+                'truncated, e.g. by a crash while saving); ' +
+                (f'resuming from {fallback} instead.' if fallback else
+                 'no other readable checkpoint in the work dir.'))
         if fallback is not None:
             return fallback
         partial = partial_checkpoints_in(self.work_dir)
@@ -197,10 +201,10 @@ class _SafeLoading:
                 '(--resume PATH).')
         if self.auto_resume:
             start = self.auto_resume_load_from
-            self.logger.info(f'Auto-resume: no checkpoint in {self.work_dir}'
-                             '; training starts '
-                             + (f'from load_from={start}.' if start else
-                                'from scratch.'))
+            self.logger.info(
+                f'Auto-resume: no checkpoint in {self.work_dir}'
+                '; training starts ' +
+                (f'from load_from={start}.' if start else 'from scratch.'))
             return None
         raise NothingToResumeError(
             f'--resume: no readable checkpoint in {self.work_dir} to resume '
@@ -210,9 +214,11 @@ class _SafeLoading:
     def _checkpoint_dirs(self):
         """Where CheckpointHook writes besides the work dir (its
         ``out_dir`` joined with the work dir's name, as it does)."""
-        return [osp.join(h.out_dir, osp.basename(self.work_dir))
-                for h in self.hooks if isinstance(h, CheckpointHook)
-                and isinstance(getattr(h, 'out_dir', None), str)]
+        return [
+            osp.join(h.out_dir, osp.basename(self.work_dir))
+            for h in self.hooks if isinstance(h, CheckpointHook)
+            and isinstance(getattr(h, 'out_dir', None), str)
+        ]
 
     def load_or_resume(self) -> None:
         if runner_has_loaded(self):
@@ -268,18 +274,19 @@ class SafeRunner(_SafeLoading, Runner):
         if not is_main_process():  # mmengine saves on the main process only
             return None
         if not osp.isdir(out_dir):  # a remote backend: mmengine's own way
-            return super().save_checkpoint(out_dir, filename, *args,
-                                           **kwargs)
+            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
         tmp = osp.join(out_dir, f'{filename}.tmp')
         remove_path(tmp)  # left over by an earlier crash
         self._save_into_tmp(
             lambda: super(SafeRunner, self).save_checkpoint(
-                out_dir, osp.basename(tmp), *args, **kwargs),
-            out_dir, filename)
+                out_dir, osp.basename(tmp), *args, **kwargs), out_dir,
+            filename)
         atomic_replace(tmp, osp.join(out_dir, filename))
 
     # ----------------------------------------------------------- loading ---
-    def load_checkpoint(self, filename: str, map_location='cpu',
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location='cpu',
                         strict: Optional[bool] = None,
                         revise_keys=[(r'^module\.', '')]):
         strict = self.strict_load if strict is None else strict
@@ -297,18 +304,26 @@ class SafeRunner(_SafeLoading, Runner):
             if strict:
                 raise CheckpointMisfitError(message)
             self.load_report = dict(
-                checkpoint=filename, missing=missing, unexpected=unexpected,
+                checkpoint=filename,
+                missing=missing,
+                unexpected=unexpected,
                 mismatched=[k for k, _, _ in mismatched])
             self.logger.warning('Non-strict load (--non-strict):\n' + message)
             # what fits loads; shape mismatches keep their init values
             bad = {k for k, _, _ in mismatched}
-            checkpoint = dict(checkpoint, state_dict={
-                k: v for k, v in state_dict_of(checkpoint,
-                                               revise_keys).items()
-                if k not in bad})
+            checkpoint = dict(
+                checkpoint,
+                state_dict={
+                    k: v
+                    for k, v in state_dict_of(checkpoint, revise_keys).items()
+                    if k not in bad
+                })
         # every key was checked above: what is left loads as it fits
-        load_state_dict(model, state_dict_of(checkpoint, revise_keys),
-                        strict=False, logger='current')
+        load_state_dict(
+            model,
+            state_dict_of(checkpoint, revise_keys),
+            strict=False,
+            logger='current')
         mark_runner_loaded(self)
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
@@ -337,14 +352,16 @@ class SafeFlexibleRunner(_SafeLoading, FlexibleRunner):
         barrier()
         self._save_into_tmp(
             lambda: super(SafeFlexibleRunner, self).save_checkpoint(
-                out_dir, osp.basename(tmp), *args, **kwargs),
-            out_dir, filename)
+                out_dir, osp.basename(tmp), *args, **kwargs), out_dir,
+            filename)
         barrier()  # every rank has written its part (one file or a folder)
         if is_main_process() and osp.exists(tmp):
             atomic_replace(tmp, osp.join(out_dir, filename))
         barrier()
 
-    def load_checkpoint(self, filename: str, map_location='cpu',
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location='cpu',
                         strict: Optional[bool] = None,
                         revise_keys=[(r'^module\.', '')]):
         strict = self.strict_load if strict is None else strict

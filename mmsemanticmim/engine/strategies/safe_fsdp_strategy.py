@@ -24,8 +24,9 @@ class SafeFSDPStrategy(CPUCapableFSDPStrategy):
 
     def load_optim_state_dict(self, state_dict: dict) -> None:
         from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
-        osd = FSDP.optim_state_dict_to_load(
-            self.model, self.optim_wrapper.optimizer, state_dict)
+        osd = FSDP.optim_state_dict_to_load(self.model,
+                                            self.optim_wrapper.optimizer,
+                                            state_dict)
         self.optim_wrapper.load_state_dict(osd)
 
     def build_optim_wrapper(self, optim_wrapper, model=None):

@@ -193,14 +193,14 @@ class SemanticMIMViT(BaseBackbone):
                                  f'range for {self.num_layers} layers')
 
         # on the CPU whatever the default device (a model built on 'meta')
-        dpr = torch.linspace(0, drop_path_rate, self.num_layers,
-                             device='cpu').tolist()
+        dpr = torch.linspace(
+            0, drop_path_rate, self.num_layers, device='cpu').tolist()
         self.layers = nn.ModuleList([
             ProxyTransformerLayer(
                 embed_dims=self.embed_dims,
                 num_heads=self.arch_settings['num_heads'],
-                feedforward_channels=self.arch_settings[
-                    'feedforward_channels'],
+                feedforward_channels=self.
+                arch_settings['feedforward_channels'],
                 layer_type=layer_type,
                 layer_scale_init_value=layer_scale_init_value,
                 drop_rate=drop_rate,
@@ -238,7 +238,9 @@ class SemanticMIMViT(BaseBackbone):
             img_size=list(self.img_size))
 
     @classmethod
-    def from_checkpoint(cls, path: str, num_heads: Optional[int] = None,
+    def from_checkpoint(cls,
+                        path: str,
+                        num_heads: Optional[int] = None,
                         **overrides) -> 'SemanticMIMViT':
         """The encoder a checkpoint holds (pre-training or extracted),
         rebuilt from its meta and loaded.
@@ -258,17 +260,19 @@ class SemanticMIMViT(BaseBackbone):
             meta.require_heads(path)
         kwargs = dict(
             meta.backbone_kwargs() if 'arch' not in overrides else dict(
-                img_size=list(meta.img_size), patch_size=meta.patch_size,
+                img_size=list(meta.img_size),
+                patch_size=meta.patch_size,
                 **meta.layer_kwargs()),
-            init_cfg=dict(type='Pretrained', checkpoint=path,
-                          prefix=info.prefix))
+            init_cfg=dict(
+                type='Pretrained', checkpoint=path, prefix=info.prefix))
         kwargs.update(overrides)
         encoder = cls(**kwargs)
         encoder._pretrained = info  # read once
         encoder.init_weights()
         return encoder
 
-    def _read_pretrained(self, required: bool = False
+    def _read_pretrained(self,
+                         required: bool = False
                          ) -> Optional[EncoderCheckpoint]:
         """The ``Pretrained`` checkpoint of ``init_cfg``, read once."""
         cfg = _pretrained_cfg(self.init_cfg)
@@ -326,8 +330,8 @@ class SemanticMIMViT(BaseBackbone):
         problems = info.meta.mismatches(self.checkpoint_meta())
         if problems:
             raise ValueError(
-                f'Checkpoint {path} does not fit the backbone: '
-                + '; '.join(problems) + ' (num_proxy_tokens / layer_type / '
+                f'Checkpoint {path} does not fit the backbone: ' +
+                '; '.join(problems) + ' (num_proxy_tokens / layer_type / '
                 'layer_scale_init_value=None read it from the checkpoint).')
         try:
             missing, unexpected = self.load_state_dict(state, strict=False)
@@ -341,8 +345,8 @@ class SemanticMIMViT(BaseBackbone):
         # the pooling norm replaces the pre-training final norm.
         missing = [k for k in missing if not k.startswith('ln2.')]
         unexpected = [
-            k for k in unexpected if k != 'mask_token' and not (
-                k.startswith('ln1.') and not self.final_norm)
+            k for k in unexpected if k != 'mask_token'
+            and not (k.startswith('ln1.') and not self.final_norm)
         ]
         if missing or unexpected:
             raise ValueError(
@@ -390,8 +394,10 @@ class SemanticMIMViT(BaseBackbone):
         Np, D = self.num_proxy_tokens, self.embed_dims
         grid = self.pos_embed[:, Np:].reshape(1, *self.patch_resolution, D)
         grid = F.interpolate(
-            grid.permute(0, 3, 1, 2).float(), size=tuple(hw),
-            mode=self.interpolate_mode, align_corners=False)
+            grid.permute(0, 3, 1, 2).float(),
+            size=tuple(hw),
+            mode=self.interpolate_mode,
+            align_corners=False)
         grid = grid.flatten(2).transpose(1, 2).to(self.pos_embed.dtype)
         return torch.cat((self.pos_embed[:, :Np], grid), dim=1)
 
@@ -414,7 +420,8 @@ class SemanticMIMViT(BaseBackbone):
         return tuple(outs)
 
     @torch.no_grad()
-    def attention_maps(self, x: torch.Tensor,
+    def attention_maps(self,
+                       x: torch.Tensor,
                        per_head: bool = False) -> List[torch.Tensor]:
         """Softmax attention of every layer, for analysis.
 

@@ -60,8 +60,8 @@ class ProxyReconstructionNeck(BaseModule):
         self.layer_type = layer_type
         self.num_layers = arch['num_layers']
         # on the CPU whatever the default device (a model built on 'meta')
-        dpr = torch.linspace(0, drop_path_rate, self.num_layers,
-                             device='cpu').tolist()
+        dpr = torch.linspace(
+            0, drop_path_rate, self.num_layers, device='cpu').tolist()
         self.layers = nn.ModuleList([
             ProxyTransformerLayer(
                 embed_dims=arch['embed_dims'],
@@ -101,6 +101,6 @@ class ProxyReconstructionNeck(BaseModule):
                 'same arch as the backbone.')
         checkpoint = self.with_cp and self.training
         for layer, proxies in zip(self.layers, proxy_states):
-            mask_tokens = run_layer(layer, mask_tokens, proxies,
-                                    checkpoint=checkpoint)
+            mask_tokens = run_layer(
+                layer, mask_tokens, proxies, checkpoint=checkpoint)
         return mask_tokens

@@ -66,9 +66,13 @@ class SimpleFPN(BaseModule):
             for c in in_channels
         ])
         self.fpn_convs = nn.ModuleList([
-            ConvModule(out_channels, out_channels, 3, padding=1,
-                       norm_cfg=norm_cfg, inplace=False)
-            for _ in in_channels
+            ConvModule(
+                out_channels,
+                out_channels,
+                3,
+                padding=1,
+                norm_cfg=norm_cfg,
+                inplace=False) for _ in in_channels
         ])
 
     def forward(self, inputs: Tuple[torch.Tensor]) -> Tuple[torch.Tensor]:
@@ -122,9 +126,9 @@ def check_pyramid_strides(model_cfg) -> None:
     rpn = model_cfg.get('rpn_head') or {}
     anchors = (rpn.get('anchor_generator') or {}).get('strides')
     if anchors is not None:
-        found['model.rpn_head.anchor_generator.strides'] = (
-            [s if isinstance(s, (int, float)) else s[0] for s in anchors],
-            want)
+        found['model.rpn_head.anchor_generator.strides'] = ([
+            s if isinstance(s, (int, float)) else s[0] for s in anchors
+        ], want)
     roi = model_cfg.get('roi_head') or {}
     for name in ('bbox_roi_extractor', 'mask_roi_extractor'):
         strides = (roi.get(name) or {}).get('featmap_strides')

@@ -8,7 +8,6 @@ from mmpretrain.structures import DataSample
 from mmsemanticmim.registry import MODELS
 from ..utils import in_fp32
 
-
 #: Settings of the reconstruction stack that follow the encoder's.
 NECK_FROM_BACKBONE = ('arch', 'layer_type', 'layer_scale_init_value')
 
@@ -22,10 +21,11 @@ def neck_settings(neck: dict, backbone) -> dict:
             depth (the stack could not read the proxy states).
     """
     neck = dict(neck)
-    own = dict(arch=getattr(backbone, 'arch_settings', None),
-               layer_type=getattr(backbone, 'layer_type', None),
-               layer_scale_init_value=getattr(
-                   backbone, 'layer_scale_init_value', None))
+    own = dict(
+        arch=getattr(backbone, 'arch_settings', None),
+        layer_type=getattr(backbone, 'layer_type', None),
+        layer_scale_init_value=getattr(backbone, 'layer_scale_init_value',
+                                       None))
     for key in NECK_FROM_BACKBONE:
         if neck.get(key) is None and own[key] is not None:
             neck[key] = own[key]

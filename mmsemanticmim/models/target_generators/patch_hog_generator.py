@@ -2,8 +2,8 @@
 import torch
 from mmpretrain.models.selfsup import HOGGenerator
 
-from mmsemanticmim.registry import MODELS
 from mmsemanticmim.models.utils import fp32_targets
+from mmsemanticmim.registry import MODELS
 
 
 @MODELS.register_module()
@@ -30,8 +30,8 @@ class PatchHOGGenerator(HOGGenerator):
                  pool: int = 8,
                  gaussian_window: int = 16,
                  patch_size: int = 16) -> None:
-        super().__init__(nbins=nbins, pool=pool,
-                         gaussian_window=gaussian_window)
+        super().__init__(
+            nbins=nbins, pool=pool, gaussian_window=gaussian_window)
         if patch_size % pool:
             raise ValueError(f'patch_size ({patch_size}) must be a multiple '
                              f'of the HOG pool ({pool}).')

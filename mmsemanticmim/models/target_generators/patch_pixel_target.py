@@ -3,8 +3,8 @@ import torch
 from mmengine.model import BaseModule
 from mmpretrain.models.heads import MAEPretrainHead
 
-from mmsemanticmim.registry import MODELS
 from mmsemanticmim.models.utils import fp32_targets
+from mmsemanticmim.registry import MODELS
 
 
 @MODELS.register_module()

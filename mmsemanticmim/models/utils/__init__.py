@@ -7,7 +7,7 @@ from .transformer_layer import (LAYER_TYPES, ProxyTransformerLayer,
 
 __all__ = [
     'PrefixAttention', 'ProxyTransformerLayer', 'LAYER_TYPES',
-    'mask_to_indices', 'gather_tokens', 'fp32_targets', 'in_fp32', 'parse_arch',
-    'init_linear_and_norm', 'run_layer', 'wrap_transformer_layers',
-    'check_layer_type'
+    'mask_to_indices', 'gather_tokens', 'fp32_targets', 'in_fp32',
+    'parse_arch', 'init_linear_and_norm', 'run_layer',
+    'wrap_transformer_layers', 'check_layer_type'
 ]

@@ -48,8 +48,8 @@ class PrefixAttention(BaseModule):
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.head_dims = embed_dims // num_heads
-        self.qkv = nn.Linear(embed_dims, embed_dims * 3,
-                             bias=qkv_bias == 'qkv')
+        self.qkv = nn.Linear(
+            embed_dims, embed_dims * 3, bias=qkv_bias == 'qkv')
         if qkv_bias == 'qv':
             self.q_bias = nn.Parameter(torch.zeros(embed_dims))
             self.v_bias = nn.Parameter(torch.zeros(embed_dims))
@@ -71,9 +71,7 @@ class PrefixAttention(BaseModule):
         return t.reshape(B, N, -1, self.num_heads,
                          self.head_dims).permute(2, 0, 3, 1, 4).unbind(0)
 
-    def project(self,
-                x: torch.Tensor,
-                prefix: Optional[torch.Tensor] = None):
+    def project(self, x: torch.Tensor, prefix: Optional[torch.Tensor] = None):
         """Queries of ``x`` and keys/values of ``[prefix; x]``, in heads.
 
         Both inputs are normalised already. The prefix goes through the same

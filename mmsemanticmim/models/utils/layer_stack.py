@@ -42,7 +42,9 @@ def init_linear_and_norm(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-def run_layer(layer: nn.Module, x: torch.Tensor, *args,
+def run_layer(layer: nn.Module,
+              x: torch.Tensor,
+              *args,
               checkpoint: bool = False) -> torch.Tensor:
     """``layer(x, *args)``, with activation checkpointing when asked for
     and a backward can follow (recomputed in backward: same numbers, less

@@ -108,10 +108,11 @@ class ProxyTransformerLayer(BaseModule):
                 values, placed before ``x``; they are normalised with this
                 layer's ``ln1`` like ``x``.
         """
-        attn = self.attn(self.ln1(x),
-                         None if prefix is None else self.ln1(prefix))
+        attn = self.attn(
+            self.ln1(x), None if prefix is None else self.ln1(prefix))
         x = x + self.drop_path(self._scale(attn, self.gamma_1))
-        x = x + self.drop_path(self._scale(self.ffn(self.ln2(x)), self.gamma_2))
+        x = x + self.drop_path(
+            self._scale(self.ffn(self.ln2(x)), self.gamma_2))
         return x
 
     @torch.no_grad()
@@ -131,8 +132,10 @@ class ProxyTransformerLayer(BaseModule):
         self.ffn.layers[1].weight.div_((2.0 * layer_id)**0.5)
 
 
-def wrap_transformer_layers(module, recurse: bool,
-                            nonwrapped_numel: int = 0, **kwargs) -> bool:
+def wrap_transformer_layers(module,
+                            recurse: bool,
+                            nonwrapped_numel: int = 0,
+                            **kwargs) -> bool:
     """FSDP auto-wrap policy: one FSDP unit per transformer layer (of
     both stacks), so that only one layer's full parameters exist at a time;
     the rest (stem, heads, norms) stays in the root unit."""
@@ -144,4 +147,5 @@ def wrap_transformer_layers(module, recurse: bool,
 # by this name, FSDP configs (strategy.model_wrapper.auto_wrap_policy)
 FUNCTIONS.register_module(
     name='semanticmim_wrap_transformer_layers',
-    module=wrap_transformer_layers, force=True)
+    module=wrap_transformer_layers,
+    force=True)
