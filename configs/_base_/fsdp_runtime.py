@@ -5,6 +5,9 @@
 # FSDP unit per transformer layer of both stacks, the original parameters
 # kept for per-parameter optimizer groups (no-decay keys, layer decay), and
 # every checkpoint one full file gathered on rank 0.
+# (our default runtime, with the runner and strategy for sharding)
+_base_ = './default_runtime.py'
+
 runner_type = 'SafeFlexibleRunner'
 strategy = dict(
     type='SafeFSDPStrategy',

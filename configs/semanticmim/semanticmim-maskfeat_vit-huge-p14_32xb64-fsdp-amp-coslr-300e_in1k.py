@@ -6,8 +6,7 @@ _base_ = [
     '../_base_/models/semanticmim-maskfeat_vit-huge-p14.py',
     '../_base_/datasets/imagenet_bs256_semanticmim-maskfeat-p14.py',
     '../_base_/schedules/semanticmim-maskfeat_adamw-coslr-300e.py',
-    '../_base_/default_runtime.py',
-    '../_base_/fsdp_runtime.py',
+    '../_base_/fsdp_runtime.py',  # our default runtime, sharded
 ]
 train_dataloader = dict(batch_size=64)
 # AMP under FSDP: the loss scaler must see every shard.

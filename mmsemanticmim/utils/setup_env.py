@@ -6,9 +6,6 @@ from typing import Optional
 
 from mmengine import DefaultScope
 
-from mmsemanticmim.checkpoint.reading import (register_checkpoint_loaders,
-                                              set_trust_flag)
-
 
 def setup_env(trust_flag: Optional[str] = None) -> None:
     """Opt this process in to what mmsemanticmim's tools run with.
@@ -30,6 +27,10 @@ def setup_env(trust_flag: Optional[str] = None) -> None:
             named by refusals. None: they name the call and environment
             variable instead.
     """
+    # imported here: ``import mmsemanticmim`` loads this module before its
+    # import guards run, and the checkpoint package imports mmpretrain
+    from mmsemanticmim.checkpoint.reading import (register_checkpoint_loaders,
+                                                  set_trust_flag)
     register_checkpoint_loaders()
     set_trust_flag(trust_flag)
     warnings.filterwarnings(

@@ -1,11 +1,14 @@
 """A config that does not name our runner, strategy and hooks gets them,
 and the tools say so: one log line for each thing swapped or added."""
+import glob
+import os.path as osp
+
 import pytest
 from mmengine.config import Config
 
-from mmsemanticmim.engine import prepare_config
+from mmsemanticmim.engine import add_checkpoint_hooks, prepare_config
 from mmsemanticmim.engine.runners import build
-from helpers import TINY_CONFIGS, tiny_cfg
+from helpers import REPO, TINY_CONFIGS, tiny_cfg
 
 STOCK_MAE = 'mmpretrain::mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
 
@@ -60,12 +63,28 @@ def test_fsdp_strategy_swap_is_logged(said):
     ]
 
 
-@pytest.mark.parametrize('kind', sorted(TINY_CONFIGS))
-def test_our_configs_name_what_they_run(said, image_folder, tmp_path, kind):
-    """Our pre-training configs inherit the base runtime, which names the
-    runner and every hook: nothing is swapped or added, nothing said."""
-    cfg = tiny_cfg(TINY_CONFIGS[kind], image_folder, str(tmp_path))
+SHIPPED = sorted(
+    osp.relpath(p, REPO) for p in glob.glob(
+        osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if f'{osp.sep}_base_{osp.sep}' not in p)
+
+
+@pytest.mark.parametrize('config', SHIPPED)
+def test_our_configs_name_what_they_run(said, config):
+    """Every shipped config (pre-training through our base runtime,
+    downstream through configs/benchmarks/_base_/semanticmim_runtime.py)
+    names the runner, strategy and hooks the tools run: nothing is swapped
+    or added, nothing said."""
+    cfg = Config.fromfile(osp.join(REPO, config))
+    assert add_checkpoint_hooks(cfg) == []
+    build.use_safe_runner(cfg)
+    assert said == []
+    assert cfg.runner_type in ('SafeRunner', 'SafeFlexibleRunner')
+
+
+def test_shrunk_configs_say_nothing(said, image_folder, tmp_path):
+    """The whole preparation of a tool, on a config of ours: silent."""
+    cfg = tiny_cfg(TINY_CONFIGS['maskfeat'], image_folder, str(tmp_path))
     prepare_config(cfg)
     build.use_safe_runner(cfg)
     assert said == []
-    assert cfg.runner_type == 'SafeRunner'

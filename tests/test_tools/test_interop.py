@@ -230,17 +230,19 @@ def test_onnx_export_matches_pytorch(layer_type, tmp_path):
     enc = _encoder(layer_type, 2, out_type='featmap')
     src = _save(enc, str(tmp_path / 'enc.pth'))
     out = str(tmp_path / 'enc.onnx')
-    model = onnx_export.export(src, out, dynamic_size=True)
-    err = onnx_export.check(model, out, [(1, 32, 32), (3, 48, 36)], 1e-4)
-    assert err < 1e-4
+    model = onnx_export.export_encoder_onnx(src, out, dynamic_size=True)
+    errors = onnx_export.check_encoder_onnx(model, out, [(1, 32, 32),
+                                                         (3, 48, 36)], 1e-4)
+    assert set(errors) == {(1, 32, 32), (3, 48, 36)}
+    assert max(errors.values()) < 1e-4
     with pytest.raises(ValueError, match='untrained norm'):
-        onnx_export.export(src, out, out_type='avg_featmap')
+        onnx_export.export_encoder_onnx(src, out, out_type='avg_featmap')
 
 
-def test_extracted_backbone_keeps_a_guessed_head_count_guessed(
+def test_extracted_backbone_keeps_an_unknown_head_count_unknown(
         pretrain_checkpoint, tmp_path):
-    """A checkpoint without encoder meta: the head count is guessed, and
-    the extracted file must not record the guess as a fact."""
+    """A checkpoint without encoder meta: the head count is unknown, and
+    the extracted file must not record one."""
     from mmsemanticmim.checkpoint import extract_encoder as extract
     from mmsemanticmim.checkpoint import load_encoder_checkpoint
     ckpt = torch.load(pretrain_checkpoint, weights_only=True)
@@ -250,7 +252,6 @@ def test_extracted_backbone_keeps_a_guessed_head_count_guessed(
     assert not load_encoder_checkpoint(bare).meta.heads_recorded
     extract(bare, str(tmp_path / 'enc.pth'))
     written = torch.load(tmp_path / 'enc.pth', weights_only=True)['meta']
-    assert 'num_heads_inferred' not in written[META_KEY]
     assert 'num_heads' not in written[META_KEY]
     info = load_encoder_checkpoint(str(tmp_path / 'enc.pth'))
     assert not info.meta.heads_recorded
@@ -260,44 +261,48 @@ def test_extracted_backbone_keeps_a_guessed_head_count_guessed(
     assert info.meta.heads_recorded
 
 
-def test_timm_round_trip_keeps_a_guessed_head_count_guessed(tmp_path):
-    """timm needs a head count, so the exported json holds one even where
-    ours was guessed; reading it back must not turn the guess into a
-    recorded count (nor may a plain timm file's 64-wide guess)."""
+def test_timm_round_trip_never_guesses_a_head_count(tmp_path):
+    """timm needs a head count: a file that does not record one is refused
+    (naming --num-heads) until one is given, which is then recorded; a
+    recorded count survives the round trip; a plain timm file without a
+    config needs one too."""
+    from mmsemanticmim.checkpoint import HeadCountUnknownError
     enc = _encoder('vit', 1)
+    heads = enc.arch_settings['num_heads']
     meta = enc.checkpoint_meta()
     meta.num_heads = None  # as a checkpoint that does not record it
     src = str(tmp_path / 'enc.pth')
     torch.save(
         dict(meta={META_KEY: meta.to_dict()}, state_dict=enc.state_dict()),
         src)
-    cfg = write_timm_checkpoint(src, str(tmp_path / 'vit.safetensors'))
-    assert cfg['model_args']['num_heads'] == 96 // 64
-    assert 'num_heads' not in cfg[META_KEY]
-    back = convert_timm_checkpoint(
-        str(tmp_path / 'vit.safetensors'), str(tmp_path / 'back.pth'))
-    assert 'num_heads' not in back
-    saved = torch.load(tmp_path / 'back.pth', weights_only=True)['meta']
-    assert 'num_heads' not in saved[META_KEY]
-    # a count given on the command line is recorded
-    back = convert_timm_checkpoint(
-        str(tmp_path / 'vit.safetensors'),
-        str(tmp_path / 'back3.pth'),
-        num_heads=3)
-    assert back['num_heads'] == 3
+    dst = tmp_path / 'vit.safetensors'
+    with pytest.raises(HeadCountUnknownError, match='--num-heads N'):
+        write_timm_checkpoint(src, str(dst))
+    assert not dst.exists()
+    cfg = write_timm_checkpoint(src, str(dst), num_heads=heads)
+    assert cfg['model_args']['num_heads'] == cfg[META_KEY]['num_heads'] == \
+        heads
+    back = convert_timm_checkpoint(str(dst), str(tmp_path / 'back.pth'))
+    assert back['num_heads'] == heads
     # a recorded count survives the round trip
     src = _save(enc, str(tmp_path / 'rec.pth'))
     write_timm_checkpoint(src, str(tmp_path / 'rec.safetensors'))
     back = convert_timm_checkpoint(
         str(tmp_path / 'rec.safetensors'), str(tmp_path / 'rec_back.pth'))
-    assert back['num_heads'] == 3
-    # a plain timm state dict records nothing about heads
+    assert back['num_heads'] == heads
+    # a plain timm state dict says nothing about heads
     from mmsemanticmim.checkpoint.timm_interop import encoder_to_timm
     tstate, _ = encoder_to_timm(enc.state_dict(), enc.checkpoint_meta())
     torch.save(tstate, tmp_path / 'plain.pth')
+    with pytest.raises(ValueError, match='give it with --num-heads N'):
+        convert_timm_checkpoint(
+            str(tmp_path / 'plain.pth'), str(tmp_path / 'plain_back.pth'))
+    assert not (tmp_path / 'plain_back.pth').exists()
     back = convert_timm_checkpoint(
-        str(tmp_path / 'plain.pth'), str(tmp_path / 'plain_back.pth'))
-    assert 'num_heads' not in back
+        str(tmp_path / 'plain.pth'),
+        str(tmp_path / 'plain_back.pth'),
+        num_heads=heads)
+    assert back['num_heads'] == heads
     with pytest.raises(ValueError, match='5 heads do not divide the width'):
         convert_timm_checkpoint(
             str(tmp_path / 'plain.pth'),

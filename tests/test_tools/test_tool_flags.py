@@ -75,7 +75,7 @@ def test_train_flags_fold_into_the_config(monkeypatch, tmp_path, image_folder):
     monkeypatch.setattr(torch_features, 'fsdp_runs_on_cpu', lambda: True)
     _, _, cfg = _train_args(monkeypatch, '--fsdp', data_root=image_folder)
     assert cfg.runner_type == 'SafeFlexibleRunner'
-    assert cfg.strategy.type == 'FSDPStrategy'
+    assert cfg.strategy.type == 'SafeFSDPStrategy'
     assert cfg.strategy.state_dict_cfg == 'full'
     assert cfg.strategy.model_wrapper.use_orig_params is True
     if not torch.cuda.is_available():
@@ -89,7 +89,7 @@ def test_train_flags_fold_into_the_config(monkeypatch, tmp_path, image_folder):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     use_fsdp(amp)
     assert amp.optim_wrapper.use_fsdp is True
-    assert amp.strategy.type == 'FSDPStrategy'
+    assert amp.strategy.type == 'SafeFSDPStrategy'
 
     with pytest.raises(ValueError, match='--amp needs an OptimWrapper'):
         _train_args(

@@ -9,11 +9,10 @@
 _base_ = [
     'mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py',
     '../_base_/semanticmim-maskfeat_vit-base-p16_encoder.py',
+    '../_base_/semanticmim_runtime.py',
 ]
 default_scope = 'mmsemanticmim'
 custom_imports = dict(imports=['mmsemanticmim'], allow_failed_imports=False)
-custom_hooks = [dict(type='BackboneMetaHook'), dict(type='SafeCheckpointHook')]
-
 train_dataloader = dict(batch_size=256)
 val_dataloader = dict(batch_size=256)
 test_dataloader = val_dataloader

@@ -10,13 +10,9 @@ _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::common/lsj-100e_coco-instance.py',
     '../_base_/semanticmim-maskfeat_vit-base-p16_encoder.py',
+    '../_base_/semanticmim_runtime.py',
 ]
 custom_imports = dict(imports=['mmsemanticmim'], allow_failed_imports=False)
-custom_hooks = [
-    dict(type='mmsemanticmim.BackboneMetaHook'),
-    dict(type='mmsemanticmim.SafeCheckpointHook')
-]
-
 image_size = (1024, 1024)
 norm_cfg = dict(type='mmpretrain.LN2d', requires_grad=True)
 model = dict(

@@ -4,13 +4,9 @@
 _base_ = [
     'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
     '../_base_/semanticmim-maskfeat_vit-base-p16_encoder.py',
+    '../_base_/semanticmim_runtime.py',
 ]
 custom_imports = dict(imports=['mmsemanticmim'], allow_failed_imports=False)
-custom_hooks = [
-    dict(type='mmsemanticmim.BackboneMetaHook'),
-    dict(type='mmsemanticmim.SafeCheckpointHook')
-]
-
 model = dict(
     backbone=dict(
         _base_.semanticmim_encoder,

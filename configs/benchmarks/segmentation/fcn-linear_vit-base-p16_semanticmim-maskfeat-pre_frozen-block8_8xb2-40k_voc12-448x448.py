@@ -5,13 +5,9 @@ _base_ = [
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_40k.py',
     '../_base_/semanticmim-maskfeat_vit-base-p16_encoder.py',
+    '../_base_/semanticmim_runtime.py',
 ]
 custom_imports = dict(imports=['mmsemanticmim'], allow_failed_imports=False)
-custom_hooks = [
-    dict(type='mmsemanticmim.BackboneMetaHook'),
-    dict(type='mmsemanticmim.SafeCheckpointHook')
-]
-
 crop_size = (448, 448)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
