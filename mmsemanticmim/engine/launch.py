@@ -44,6 +44,21 @@ def init_distributed(launcher: str, cfg=None) -> bool:
     return True
 
 
+def close_distributed() -> None:
+    """End the process group once every rank is done (a no-op without
+    one).
+
+    Left to interpreter exit, a gloo group's threads are torn down in no
+    set order: a rank that exits while another still holds a connection
+    can abort (``terminate called without an active exception``, SIGABRT)
+    after its run succeeded.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def dist_timeout(cfg) -> Optional[float]:
     """``env_cfg.dist_cfg.timeout`` in seconds, or None (torch's default:
     30 minutes); anything but a positive number is refused, naming it."""

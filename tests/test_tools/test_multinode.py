@@ -77,7 +77,9 @@ def test_two_nodes_train_like_one_process(image_folder, tmp_path):
             text=True) for rank in (0, 1)
     ]
     logs = [n.communicate(timeout=600)[0] for n in nodes]
-    assert all(n.returncode == 0 for n in nodes), logs[0][-3000:]
+    assert all(n.returncode == 0 for n in nodes), '\n'.join(
+        f'node {rank} (exit {n.returncode}):\n{log[-3000:]}'
+        for rank, (n, log) in enumerate(zip(nodes, logs)))
     assert 'Distributed training: True' in logs[0]
 
     a = torch.load(osp.join(one, 'epoch_2.pth'))

@@ -13,7 +13,8 @@ from mmsemanticmim.checkpoint import read_checkpoint, trust_checkpoint
 from mmsemanticmim.checkpoint.work_dir import resumable_checkpoint
 from mmsemanticmim.utils.setup_env import setup_env
 from ..hooks.resume_guard_hook import SETTINGS
-from ..launch import dist_timeout, explain_dist_timeout, init_distributed
+from ..launch import (close_distributed, dist_timeout, explain_dist_timeout,
+                      init_distributed)
 from .build import (backbone_for_resume, backbone_from_checkpoint,
                     build_runner, prepare_config, use_fsdp)
 from .safe_runner import SafeFlexibleRunner, SafeRunner
@@ -202,6 +203,7 @@ def run_train(args: argparse.Namespace) -> None:
     runner = build_runner(cfg)
     with _timeouts_named(cfg):
         runner.train()
+        close_distributed()
 
 
 @contextlib.contextmanager
@@ -296,6 +298,7 @@ def run_test(args: argparse.Namespace) -> dict:
             'SafeRunner / SafeFlexibleRunner (remove runner_type).')
     with _timeouts_named(cfg):
         metrics = runner.test()
+        close_distributed()
     report = getattr(runner, 'load_report', None)
     if report:
         runner.logger.warning(
